@@ -1,0 +1,20 @@
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Events, StatusEvent } from '../../ports.ts';
+
+export const EVENT_SOURCE = 'deployctl';
+
+export class EventBridgeEvents implements Events {
+  constructor(
+    private readonly eventbridge: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async put(event: StatusEvent): Promise<void> {
+    const { FailedEntryCount, Entries } = await this.eventbridge.send(
+      new PutEventsCommand({
+        Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: event.detailType, Detail: JSON.stringify(event.detail) }],
+      }),
+    );
+    if (FailedEntryCount) throw new Error(`PutEvents failed: ${Entries?.[0]?.ErrorCode} ${Entries?.[0]?.ErrorMessage}`);
+  }
+}

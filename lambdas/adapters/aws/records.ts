@@ -1,0 +1,354 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type CheckResult,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type HostResult,
+  keys,
+  type WaveResult,
+} from '../../core/records.ts';
+import type { DeploymentSpec } from '../../core/spec.ts';
+
+const HOSTS_PER_CHUNK = 1000;
+const BATCH_WRITE_LIMIT = 25;
+const COMMAND_TOKEN_TTL_SECONDS = 3 * 24 * 3600;
+
+export class LockHeld extends Error {
+  constructor(
+    readonly holder: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'LockHeld';
+  }
+}
+
+export class RecordNotFound extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RecordNotFound';
+  }
+}
+
+/** Raised when a callback arrives before the sender stored its token; the event source retries. */
+export class TokenNotFound extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TokenNotFound';
+  }
+}
+
+export interface CommandCompletion {
+  readonly token: string;
+  readonly deploymentId: string;
+  readonly wave: number;
+  /** True when this completion was the wave's last outstanding command. */
+  readonly waveDone: boolean;
+}
+
+/**
+ * Deployment records in the one DynamoDB table: the same code serves Lambda
+ * and local mode (DynamoDB Local).
+ */
+export class Records {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Creates the META record; a retried call with the same id is a no-op. */
+  async createDeployment(id: string, spec: DeploymentSpec, executionName: string, now: Date): Promise<'created' | 'exists'> {
+    const at = now.toISOString();
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.meta(id), deploymentId: id, spec, status: 'PENDING', createdAt: at, updatedAt: at, executionName },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.meta(id), ConsistentRead: true }));
+    if (!Item) throw new RecordNotFound(`deployment ${id} has no record`);
+    return Item as DeploymentRecord;
+  }
+
+  /** Sets fields of the META record (never the keys). */
+  async updateDeployment(
+    id: string,
+    fields: Partial<Omit<DeploymentRecord, 'deploymentId' | 'spec' | 'createdAt'>> & { checks?: readonly CheckResult[] },
+    now: Date,
+  ): Promise<void> {
+    const entries = Object.entries({ ...fields, updatedAt: now.toISOString() }).filter(([, v]) => v !== undefined);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.meta(id),
+        UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  /** Sets the terminal status once: a later, different outcome does not overwrite it. */
+  async finishDeployment(id: string, status: DeploymentStatus, reason: string | undefined, now: Date): Promise<DeploymentRecord> {
+    const at = now.toISOString();
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.meta(id),
+          UpdateExpression: 'SET #status = :status, #reason = :reason, endedAt = :at, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(endedAt) OR #status = :status)',
+          ExpressionAttributeNames: { '#status': 'status', '#reason': 'reason' },
+          ExpressionAttributeValues: { ':status': status, ':reason': reason ?? null, ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as DeploymentRecord;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return this.getDeployment(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the app+env lock for a deployment. Free, expired, or already ours:
+   * taken. Held by another live deployment: LockHeld.
+   */
+  async acquireLock(app: string, env: string, deploymentId: string, now: Date, ttlSeconds: number): Promise<void> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + ttlSeconds;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.lock(app, env), holder: deploymentId, acquiredAt: now.toISOString(), expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :me OR expiresAt < :now',
+          ExpressionAttributeValues: { ':me': deploymentId, ':now': Math.floor(now.getTime() / 1000) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
+      const holder = String(Item?.holder ?? 'another deployment');
+      throw new LockHeld(holder, `${app}/${env} is locked by deployment ${holder}`, { cause: error });
+    }
+  }
+
+  /** Releases the lock if this deployment holds it; returns whether it did. */
+  async releaseLock(app: string, env: string, deploymentId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.lock(app, env),
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': deploymentId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async getLockHolder(app: string, env: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
+    return Item?.holder as string | undefined;
+  }
+
+  /** Stores a wave's hosts (in chunks, so a 10,000-host wave fits) and its summary. */
+  async putWave(id: string, wave: number, hosts: readonly string[]): Promise<void> {
+    const chunks: (typeof hosts)[] = [];
+    for (let i = 0; i < hosts.length; i += HOSTS_PER_CHUNK) chunks.push(hosts.slice(i, i + HOSTS_PER_CHUNK));
+    await this.batchPut([
+      { ...keys.wave(id, wave), wave, hosts: hosts.length, chunks: chunks.length, status: 'PLANNED' },
+      ...chunks.map((instanceIds, chunk) => ({ ...keys.waveHosts(id, wave, chunk), wave, chunk, instanceIds })),
+    ]);
+  }
+
+  async getWaveHosts(id: string, wave: number): Promise<string[]> {
+    const items = await this.queryAll(`DEPLOY#${id}`, `${keys.wave(id, wave).sk}#HOSTS#`);
+    return items.flatMap((item) => item.instanceIds as string[]);
+  }
+
+  /**
+   * Remembers which commands a waiting task is waiting for. The wave item is
+   * written before the command items, so a completion never sees a partial list.
+   */
+  async putCommandTokens(id: string, wave: number, commandIds: readonly string[], token: string, now: Date): Promise<void> {
+    const ttl = Math.floor(now.getTime() / 1000) + COMMAND_TOKEN_TTL_SECONDS;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.wave(id, wave),
+        UpdateExpression: 'SET commandIds = :ids, #status = :running, sentAt = :at REMOVE completedCommands',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':ids': commandIds, ':running': 'RUNNING', ':at': now.toISOString() },
+      }),
+    );
+    await this.batchPut(commandIds.map((commandId) => ({ ...keys.command(commandId), token, deploymentId: id, wave, ttl })));
+  }
+
+  /** Marks one command finished and tells whether the wave has none left. */
+  async completeCommand(commandId: string): Promise<CommandCompletion> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.command(commandId), ConsistentRead: true }));
+    if (!Item) throw new TokenNotFound(`no task token stored for command ${commandId} yet`);
+    const deploymentId = Item.deploymentId as string;
+    const wave = Item.wave as number;
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.wave(deploymentId, wave),
+        UpdateExpression: 'ADD completedCommands :cid',
+        ExpressionAttributeValues: { ':cid': new Set([commandId]) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const expected = (Attributes?.commandIds as string[] | undefined) ?? [];
+    const completed = (Attributes?.completedCommands as Set<string> | undefined) ?? new Set<string>();
+    return { token: Item.token as string, deploymentId, wave, waveDone: expected.every((c) => completed.has(c)) };
+  }
+
+  async getWaveCommands(id: string, wave: number): Promise<string[]> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.wave(id, wave), ConsistentRead: true }));
+    return (Item?.commandIds as string[] | undefined) ?? [];
+  }
+
+  async putWaveResult(id: string, result: WaveResult, now: Date): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.wave(id, result.wave),
+        UpdateExpression: 'SET #status = :done, succeeded = :s, failed = :f, endedAt = :at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':s': result.succeeded, ':f': result.failed, ':at': now.toISOString() },
+      }),
+    );
+  }
+
+  /** Per-host results, 25 to a BatchWriteItem call. */
+  async putHostResults(id: string, results: readonly HostResult[], now: Date): Promise<void> {
+    const at = now.toISOString();
+    await this.batchPut(
+      results.map((r) => ({
+        ...keys.host(id, r.instanceId),
+        ...r,
+        updatedAt: at,
+      })),
+    );
+  }
+
+  async getHostResults(id: string): Promise<HostResult[]> {
+    return (await this.queryAll(`DEPLOY#${id}`, 'HOST#')) as unknown as HostResult[];
+  }
+
+  async appendEvent(id: string, type: string, actor: string, detail: Record<string, unknown>, now: Date): Promise<void> {
+    const seq = Math.random().toString(36).slice(2, 8);
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.event(id, now.toISOString(), seq), type, actor, at: now.toISOString(), ...detail },
+      }),
+    );
+  }
+
+  async getEvents(id: string): Promise<Record<string, unknown>[]> {
+    return this.queryAll(`DEPLOY#${id}`, 'EVENT#');
+  }
+
+  async putRelease(record: DeploymentRecord, status: DeploymentStatus, now: Date): Promise<void> {
+    const { spec } = record;
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.release(spec.app, spec.environment, now.toISOString()),
+          deploymentId: record.deploymentId,
+          version: spec.version,
+          previousVersion: spec.previousVersion ?? null,
+          status,
+          startedAt: record.createdAt,
+          endedAt: now.toISOString(),
+          durationSeconds: Math.round((now.getTime() - Date.parse(record.createdAt)) / 1000),
+        },
+      }),
+    );
+  }
+
+  /** The version of the latest successful release of app+env, if any. */
+  async lastGoodVersion(app: string, env: string): Promise<string | undefined> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': keys.release(app, env, '').pk, ':sk': 'RELEASE#' },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const good = page.Items?.find((item) => item.status === 'SUCCEEDED');
+      if (good) return good.version as string;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
+  private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': pk, ':sk': skPrefix },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** BatchWriteItem in groups of 25, resending unprocessed items with backoff. */
+  private async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
+      let requests = items.slice(i, i + BATCH_WRITE_LIMIT).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt) * Math.random());
+        if (attempt > 8) throw new Error(`BatchWriteItem left ${requests.length} items unprocessed after ${attempt} attempts`);
+        const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

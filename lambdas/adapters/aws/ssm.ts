@@ -1,0 +1,84 @@
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
+
+/** SSM Run Command. */
+export class SsmFleet implements FleetCommands {
+  constructor(private readonly ssm: SSMClient) {}
+
+  async send(request: CommandRequest): Promise<string> {
+    if (request.instanceIds.length === 0 || request.instanceIds.length > 50) {
+      throw new RangeError(`SendCommand takes 1 to 50 instance ids, got ${request.instanceIds.length}`);
+    }
+    const { Command } = await this.ssm.send(
+      new SendCommandCommand({
+        InstanceIds: [...request.instanceIds],
+        DocumentName: request.document,
+        Parameters: Object.fromEntries(Object.entries(request.parameters).map(([k, v]) => [k, [...v]])),
+        TimeoutSeconds: request.timeoutSeconds,
+        Comment: request.comment,
+      }),
+    );
+    if (!Command?.CommandId) throw new Error('SendCommand returned no command id');
+    return Command.CommandId;
+  }
+
+  async invocations(commandId: string): Promise<Invocation[]> {
+    const out: Invocation[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, NextToken, MaxResults: 50 }));
+      for (const inv of page.CommandInvocations ?? []) {
+        if (!inv.InstanceId) continue;
+        out.push({ instanceId: inv.InstanceId, status: inv.Status ?? 'Unknown', statusDetails: inv.StatusDetails ?? '' });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+}
+
+/**
+ * Targets resolved through SSM's own inventory (DescribeInstanceInformation
+ * with tag filters), which covers EC2 and on-premises (mi-) hosts alike, and
+ * SSM's view of which hosts are online.
+ */
+export class SsmInventory implements Inventory {
+  constructor(private readonly ssm: SSMClient) {}
+
+  async resolve(targets: { tags?: Record<string, string>; instanceIds?: string[]; resourceGroup?: string }): Promise<string[]> {
+    if (targets.instanceIds) return [...new Set(targets.instanceIds)];
+    if (targets.tags) {
+      const filters = Object.entries(targets.tags).map(([key, value]) => ({ Key: `tag:${key}`, Values: [value] }));
+      return [...(await this.describe(filters)).keys()];
+    }
+    throw new Error('resource group targets are not supported yet; use tags or instanceIds');
+  }
+
+  async pingStatus(instanceIds: readonly string[]): Promise<HostInfo[]> {
+    const found = new Map<string, string>();
+    // The InstanceIds filter takes at most 50 values.
+    for (let i = 0; i < instanceIds.length; i += 50) {
+      for (const [id, ping] of await this.describe([{ Key: 'InstanceIds', Values: instanceIds.slice(i, i + 50) }])) found.set(id, ping);
+    }
+    return instanceIds.map((instanceId) => ({ instanceId, pingStatus: found.get(instanceId) ?? 'Unknown' }));
+  }
+
+  /** Every page of DescribeInstanceInformation: instance id to PingStatus. */
+  private async describe(Filters: { Key: string; Values: string[] }[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters, MaxResults: 50, NextToken }));
+      for (const info of page.InstanceInformationList ?? []) {
+        if (info.InstanceId) found.set(info.InstanceId, info.PingStatus ?? 'Unknown');
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return found;
+  }
+}

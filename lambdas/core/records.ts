@@ -1,0 +1,65 @@
+import type { DeploymentSpec } from './spec.ts';
+
+/** Terminal and running statuses of a deployment's META record. */
+export type DeploymentStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK' | 'ABORTED';
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'ABORTED'];
+
+export interface CheckResult {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly reason: string;
+}
+
+export interface DeploymentRecord {
+  readonly deploymentId: string;
+  readonly spec: DeploymentSpec;
+  readonly status: DeploymentStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly endedAt?: string;
+  readonly currentWave?: number;
+  readonly waveCount?: number;
+  readonly hostCount?: number;
+  readonly succeeded?: number;
+  readonly failed?: number;
+  readonly rolledBack?: number;
+  readonly reason?: string;
+  readonly checks?: readonly CheckResult[];
+  readonly executionName?: string;
+}
+
+export interface HostResult {
+  readonly instanceId: string;
+  readonly wave: number;
+  readonly phase: 'deploy' | 'rollback';
+  readonly status: string;
+  readonly statusDetails: string;
+  readonly commandId: string;
+  readonly version: string | undefined;
+}
+
+export interface WaveResult {
+  readonly wave: number;
+  readonly hosts: number;
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+/** Key layout of the one table (see DESIGN.md). */
+export const keys = {
+  meta: (id: string) => ({ pk: `DEPLOY#${id}`, sk: 'META' }),
+  wave: (id: string, wave: number) => ({ pk: `DEPLOY#${id}`, sk: `WAVE#${pad(wave)}` }),
+  waveHosts: (id: string, wave: number, chunk: number) => ({ pk: `DEPLOY#${id}`, sk: `WAVE#${pad(wave)}#HOSTS#${pad(chunk)}` }),
+  host: (id: string, instanceId: string) => ({ pk: `DEPLOY#${id}`, sk: `HOST#${instanceId}` }),
+  event: (id: string, at: string, seq: string) => ({ pk: `DEPLOY#${id}`, sk: `EVENT#${at}#${seq}` }),
+  lock: (app: string, env: string) => ({ pk: `LOCK#${app}#${env}`, sk: 'LOCK' }),
+  release: (app: string, env: string, at: string) => ({ pk: `APP#${app}#${env}`, sk: `RELEASE#${at}` }),
+  command: (commandId: string) => ({ pk: `CMD#${commandId}`, sk: 'TOKEN' }),
+};
+
+/** The wave number used for the rollback command's bookkeeping. */
+export const ROLLBACK_WAVE = 9999;
+
+export function pad(n: number): string {
+  return String(n).padStart(4, '0');
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * What the state machine carries from state to state: references and
+ * counters only. Host lists and plans live in DynamoDB, so the payload stays
+ * a few hundred bytes whatever the fleet size.
+ */
+export const DeploymentState = z.object({
+  deploymentId: z.string().min(1),
+  /** Index of the wave to run next (after evaluation: of the following wave). */
+  wave: z.number().int().min(0),
+  waveCount: z.number().int().min(0),
+  hostCount: z.number().int().min(0),
+  succeeded: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  bakeSeconds: z.number().int().min(0),
+  waitSeconds: z.number().int().min(1),
+  verdict: z.enum(['continue', 'failed']).optional(),
+  outcome: z.enum(['SUCCEEDED', 'FAILED', 'ROLLED_BACK']).optional(),
+  reason: z.string().optional(),
+  /** Set by a Catch: the error that sent the execution to rollback or failure. */
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  /** What the callback (or the wait's timeout) returned. */
+  callback: z.unknown().optional(),
+});
+export type DeploymentState = z.infer<typeof DeploymentState>;
+
+/** The human reason behind a Catch: Lambda errors carry a JSON Cause. */
+export function reasonOf(error: { Error: string; Cause?: string | undefined }): string {
+  if (error.Cause) {
+    try {
+      const parsed = JSON.parse(error.Cause) as { errorMessage?: unknown };
+      if (typeof parsed.errorMessage === 'string') return `${error.Error}: ${parsed.errorMessage}`;
+    } catch {
+      // a plain-text cause
+    }
+    return error.Cause.startsWith(error.Error) ? error.Cause : `${error.Error}: ${error.Cause}`;
+  }
+  return error.Error;
+}

@@ -1,0 +1,66 @@
+import { Cron } from 'croner';
+import type { Window } from './spec.ts';
+
+export interface WindowCheck {
+  readonly open: boolean;
+  readonly reason: string;
+  /** When the window next opens, if it is closed. */
+  readonly nextOpening?: Date;
+}
+
+/** The calendar date of `at` in a time zone, as YYYY-MM-DD. */
+function localDate(at: Date, timezone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+export class InvalidWindow extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidWindow';
+  }
+}
+
+function cronOf(window: Window): Cron {
+  try {
+    return new Cron(window.cron, { timezone: window.timezone, paused: true });
+  } catch (error) {
+    throw new InvalidWindow(`window.cron "${window.cron}" in ${window.timezone} is not valid: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Is a maintenance window open at `now`? It opens at each cron time (read in
+ * the window's time zone) and stays open for durationMinutes, except on
+ * blackout dates (also in that time zone).
+ */
+export function checkWindow(window: Window, now: Date): WindowCheck {
+  const cron = cronOf(window);
+  const durationMs = window.durationMinutes * 60_000;
+  const blackout = new Set(window.blackoutDates);
+  const today = localDate(now, window.timezone);
+  if (blackout.has(today)) {
+    return { open: false, reason: `${today} is a blackout date`, nextOpening: nextOpening(cron, now, blackout, window.timezone) };
+  }
+  // The latest opening at or before now; a cron time equal to now counts.
+  const last = cron.match(now) && now.getSeconds() === 0 ? now : cron.previousRuns(1, now)[0];
+  if (last && now.getTime() < last.getTime() + durationMs) {
+    return { open: true, reason: `window opened ${last.toISOString()} and closes ${new Date(last.getTime() + durationMs).toISOString()}` };
+  }
+  const next = nextOpening(cron, now, blackout, window.timezone);
+  return {
+    open: false,
+    reason: `outside the maintenance window (${window.cron} ${window.timezone}, ${window.durationMinutes} min)${next ? `; next opening ${next.toISOString()}` : ''}`,
+    nextOpening: next,
+  };
+}
+
+function nextOpening(cron: Cron, now: Date, blackout: ReadonlySet<string>, timezone: string): Date | undefined {
+  let from: Date = now;
+  for (let i = 0; i < 400; i++) {
+    const next = cron.nextRun(from);
+    if (!next) return undefined;
+    if (!blackout.has(localDate(next, timezone))) return next;
+    from = next;
+  }
+  return undefined;
+}

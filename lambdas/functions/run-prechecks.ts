@@ -1,0 +1,5 @@
+import { awsDeps } from '../adapters/aws/deps.ts';
+import { createRunPreChecks } from '../handlers/run-prechecks.ts';
+
+/** Lambda entry: the handler over the AWS adapters. */
+export const handler = createRunPreChecks(awsDeps());

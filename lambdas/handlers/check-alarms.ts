@@ -1,0 +1,36 @@
+import { task } from '../commons/powertools.ts';
+import { DeploymentState } from '../core/state.ts';
+import type { Deps } from './deps.ts';
+
+export class AlarmFiring extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AlarmFiring';
+  }
+}
+
+/** The gate after each wave's bake: any of the spec's alarms in ALARM stops the deployment. */
+export function createCheckAlarms(deps: Deps) {
+  return task(async (event: unknown): Promise<DeploymentState> => {
+    const state = DeploymentState.parse(event);
+    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const selector = spec.gates.alarms;
+    if (!selector.names?.length && !selector.prefix) return state;
+    const alarms = await deps.alarms.describe(selector);
+    const firing = alarms.filter((a) => a.state === 'ALARM');
+    const now = deps.clock.now();
+    await deps.records.appendEvent(
+      state.deploymentId,
+      'AlarmGate',
+      'deployctl',
+      { wave: state.wave - 1, alarms: alarms.length, firing: firing.map((a) => a.name) },
+      now,
+    );
+    if (firing.length > 0) {
+      throw new AlarmFiring(
+        `after wave ${state.wave}: ${firing.map((a) => `${a.name} in ALARM${a.reason ? ` (${a.reason})` : ''}`).join('; ')}`,
+      );
+    }
+    return state;
+  });
+}

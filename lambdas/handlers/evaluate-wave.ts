@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { logger, metrics, task } from '../commons/powertools.ts';
+import { type HostResult, ROLLBACK_WAVE } from '../core/records.ts';
+import { commandFor } from '../core/spec.ts';
+import { DeploymentState } from '../core/state.ts';
+import { evaluateThresholds, isHostFailure } from '../core/thresholds.ts';
+import type { Invocation } from '../ports.ts';
+import type { Deps } from './deps.ts';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+
+const Input = z.object({ state: DeploymentState, phase: z.enum(['deploy', 'rollback']) });
+
+/**
+ * Reads every host's result with ListCommandInvocations (this read is also
+ * the reconciliation when a status event was lost), records them in batches,
+ * and checks the error budget. A host with no final result by now counts as failed.
+ */
+export function createEvaluateWave(deps: Deps) {
+  return task(async (event: unknown): Promise<DeploymentState> => {
+    const { state, phase } = Input.parse(event);
+    const id = state.deploymentId;
+    const { spec } = await deps.records.getDeployment(id);
+    const wave = phase === 'deploy' ? state.wave : ROLLBACK_WAVE;
+    const hosts = await deps.records.getWaveHosts(id, wave);
+    const commandIds = await deps.records.getWaveCommands(id, wave);
+    const version = commandFor(spec, phase)?.parameters.version?.[0];
+
+    const seen = new Map<string, Invocation & { commandId: string }>();
+    for (const commandId of commandIds) {
+      for (const invocation of await deps.fleet.invocations(commandId)) seen.set(invocation.instanceId, { ...invocation, commandId });
+    }
+    const results: HostResult[] = hosts.map((instanceId) => {
+      const inv = seen.get(instanceId);
+      const settled = inv && !['Pending', 'InProgress', 'Delayed'].includes(inv.status);
+      return {
+        instanceId: phase === 'rollback' ? `${instanceId}#ROLLBACK` : instanceId,
+        wave,
+        phase,
+        status: inv ? (settled ? inv.status : 'NoResult') : 'Undeliverable',
+        statusDetails: inv ? (settled ? inv.statusDetails : `still ${inv.status} when the wait ended`) : 'SSM reported no invocation for this host',
+        commandId: inv?.commandId ?? '',
+        version,
+      };
+    });
+    const now = deps.clock.now();
+    await deps.records.putHostResults(id, results, now);
+    const failedHosts = results.filter((r) => isHostFailure(r.status));
+    const waveFailed = failedHosts.length;
+    await deps.records.putWaveResult(id, { wave, hosts: hosts.length, succeeded: hosts.length - waveFailed, failed: waveFailed }, now);
+
+    if (phase === 'rollback') {
+      const outcome = waveFailed === 0 ? 'ROLLED_BACK' : 'FAILED';
+      const reason = waveFailed === 0 ? `rolled back ${hosts.length} hosts to ${version}` : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
+      await deps.records.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
+      await deps.records.appendEvent(id, 'RollbackFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
+      return { ...state, outcome, reason: [state.reason, reason].filter(Boolean).join('; ') };
+    }
+
+    const succeeded = state.succeeded + hosts.length - waveFailed;
+    const failed = state.failed + waveFailed;
+    const verdict = evaluateThresholds({ total: state.hostCount, failed }, spec.strategy.maxErrors, spec.strategy.minHealthy);
+    await deps.records.updateDeployment(id, { succeeded, failed }, now);
+    await deps.records.appendEvent(
+      id,
+      'WaveFinished',
+      'deployctl',
+      { wave, hosts: hosts.length, failed: waveFailed, failedHosts: failedHosts.slice(0, 20).map((h) => h.instanceId), ok: verdict.ok },
+      now,
+    );
+    metrics.addDimensions({ app: spec.app, environment: spec.environment });
+    metrics.addMetric('HostsDeployed', MetricUnit.Count, hosts.length - waveFailed);
+    metrics.addMetric('HostCommandFailures', MetricUnit.Count, waveFailed);
+    logger.info('wave evaluated', { deploymentId: id, wave, failed: waveFailed, total: failed, ok: verdict.ok });
+    return {
+      ...state,
+      wave: wave + 1,
+      succeeded,
+      failed,
+      verdict: verdict.ok ? 'continue' : 'failed',
+      ...(verdict.reason ? { reason: `wave ${wave + 1}: ${verdict.reason}` } : {}),
+      callback: undefined,
+    };
+  });
+}

@@ -1,0 +1,30 @@
+import { logger, task } from '../commons/powertools.ts';
+import { planWaves } from '../core/plan.ts';
+import { DeploymentState } from '../core/state.ts';
+import type { Deps } from './deps.ts';
+
+/** Resolves the targets to hosts, plans the waves and stores them; returns only counts. */
+export function createPlanWaves(deps: Deps) {
+  return task(async (event: unknown): Promise<DeploymentState> => {
+    const state = DeploymentState.parse(event);
+    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const hosts = await deps.inventory.resolve(spec.targets);
+    const waves = planWaves(spec, hosts);
+    const now = deps.clock.now();
+    for (const [index, wave] of waves.entries()) await deps.records.putWave(state.deploymentId, index, wave);
+    await deps.records.updateDeployment(
+      state.deploymentId,
+      { waveCount: waves.length, hostCount: hosts.length, succeeded: 0, failed: 0 },
+      now,
+    );
+    await deps.records.appendEvent(
+      state.deploymentId,
+      'WavesPlanned',
+      'deployctl',
+      { waves: waves.map((w) => w.length) },
+      now,
+    );
+    logger.info('waves planned', { deploymentId: state.deploymentId, waves: waves.length, hosts: hosts.length });
+    return { ...state, waveCount: waves.length, hostCount: hosts.length };
+  });
+}

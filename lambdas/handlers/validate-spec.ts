@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { LockHeld } from '../adapters/aws/records.ts';
+import { logger, task } from '../commons/powertools.ts';
+import { parseSpec } from '../core/spec.ts';
+import type { DeploymentState } from '../core/state.ts';
+import { type Deps, LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from './deps.ts';
+
+const Input = z.object({ spec: z.unknown(), executionName: z.string().min(1) });
+
+/**
+ * First state: validates the spec (InvalidSpec starts nothing), records the
+ * deployment and takes the app+env lock (LockHeld: recorded as FAILED).
+ */
+export function createValidateSpec(deps: Deps) {
+  return task(async (event: unknown): Promise<DeploymentState> => {
+    const { spec: raw, executionName } = Input.parse(event);
+    const parsed = parseSpec(raw);
+    const deploymentId = parsed.deploymentId ?? executionName;
+    const now = deps.clock.now();
+    const previousVersion = parsed.previousVersion ?? (await deps.records.lastGoodVersion(parsed.app, parsed.environment));
+    const spec = { ...parsed, deploymentId, previousVersion };
+    logger.appendKeys({ deploymentId, app: spec.app, environment: spec.environment });
+
+    const created = await deps.records.createDeployment(deploymentId, spec, executionName, now);
+    if (created === 'created') {
+      await deps.records.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
+    }
+    try {
+      await deps.records.acquireLock(spec.app, spec.environment, deploymentId, now, LOCK_TTL_SECONDS);
+    } catch (error) {
+      if (error instanceof LockHeld) {
+        await deps.records.finishDeployment(deploymentId, 'FAILED', error.message, now);
+        await deps.records.appendEvent(deploymentId, 'LockRefused', 'deployctl', { holder: error.holder }, now);
+        logger.warn('lock held by another deployment', { holder: error.holder });
+      }
+      throw error;
+    }
+    await deps.records.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
+    await deps.records.appendEvent(deploymentId, 'LockAcquired', 'deployctl', {}, now);
+    await deps.events.put({
+      detailType: 'Deployment Status Change',
+      detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
+    });
+
+    const pause = spec.strategy.type === 'rolling' ? spec.strategy.pauseSeconds : 0;
+    return {
+      deploymentId,
+      wave: 0,
+      waveCount: 0,
+      hostCount: 0,
+      succeeded: 0,
+      failed: 0,
+      bakeSeconds: Math.max(spec.gates.bakeSeconds, pause),
+      waitSeconds: spec.command.timeoutSeconds + WAIT_MARGIN_SECONDS,
+    };
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * What the core and the handlers need from the outside world. The AWS
+ * adapters (lambdas/adapters/aws) implement these for Lambda; the local
+ * adapters (lambdas/adapters/local) for the local fleet. Handlers receive
+ * them through `Deps`, chosen at the edge.
+ */
+
+export interface CommandRequest {
+  readonly instanceIds: readonly string[];
+  readonly document: string;
+  readonly parameters: Readonly<Record<string, readonly string[]>>;
+  readonly timeoutSeconds: number;
+  readonly comment: string;
+}
+
+/** SSM's per-host invocation status, as ListCommandInvocations reports it. */
+export type InvocationStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'TimedOut'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Undeliverable'
+  | 'Terminated'
+  | 'DeliveryTimedOut'
+  | 'ExecutionTimedOut'
+  | 'AccessDenied'
+  | 'InvalidPlatform'
+  | 'NoInstancesInTag';
+
+export interface Invocation {
+  readonly instanceId: string;
+  readonly status: InvocationStatus | string;
+  readonly statusDetails: string;
+  readonly output?: string;
+}
+
+/** SSM Run Command. */
+export interface FleetCommands {
+  /** Sends one command to at most 50 instances and returns its command id. */
+  send(request: CommandRequest): Promise<string>;
+  /** Every host's invocation of a command (all pages). */
+  invocations(commandId: string): Promise<Invocation[]>;
+}
+
+export interface HostInfo {
+  readonly instanceId: string;
+  /** SSM PingStatus: Online, ConnectionLost, Inactive, or Unknown when SSM does not know the host. */
+  readonly pingStatus: string;
+}
+
+/** Which hosts a target selector means, and whether SSM can reach them. */
+export interface Inventory {
+  resolve(targets: {
+    tags?: Record<string, string>;
+    instanceIds?: string[];
+    resourceGroup?: string;
+  }): Promise<string[]>;
+  pingStatus(instanceIds: readonly string[]): Promise<HostInfo[]>;
+}
+
+export interface AlarmState {
+  readonly name: string;
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | string;
+  readonly reason?: string;
+}
+
+/** CloudWatch alarms. */
+export interface Alarms {
+  describe(selector: { names?: string[]; prefix?: string }): Promise<AlarmState[]>;
+}
+
+/** Step Functions task tokens. */
+export interface TaskCallbacks {
+  succeed(token: string, output: unknown): Promise<void>;
+  fail(token: string, error: string, cause: string): Promise<void>;
+}
+
+export interface StatusEvent {
+  readonly detailType: 'Deployment Status Change';
+  readonly detail: Record<string, unknown>;
+}
+
+/** EventBridge. */
+export interface Events {
+  put(event: StatusEvent): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
