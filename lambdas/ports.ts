@@ -54,11 +54,7 @@ export interface HostInfo {
 
 /** Which hosts a target selector means, and whether SSM can reach them. */
 export interface Inventory {
-  resolve(targets: {
-    tags?: Record<string, string>;
-    instanceIds?: string[];
-    resourceGroup?: string;
-  }): Promise<string[]>;
+  resolve(targets: { tags?: Record<string, string>; instanceIds?: string[]; resourceGroup?: string }): Promise<string[]>;
   pingStatus(instanceIds: readonly string[]): Promise<HostInfo[]>;
 }
 

@@ -28,8 +28,16 @@ const PositiveCountOrPercent = CountOrPercent.refine(
 );
 
 const TagFilter = z.record(
-  z.string().min(1).max(128).regex(/^[\w .:/=+@-]+$/, 'tag keys use letters, digits and _ .:/=+@-'),
-  z.string().min(1).max(256).regex(/^[\w .:/=+@-]+$/, 'tag values use letters, digits and _ .:/=+@-'),
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w .:/=+@-]+$/, 'tag keys use letters, digits and _ .:/=+@-'),
+  z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\w .:/=+@-]+$/, 'tag values use letters, digits and _ .:/=+@-'),
 );
 
 export const Targets = z
@@ -54,11 +62,7 @@ export const Targets = z
 export type Targets = z.infer<typeof Targets>;
 
 /** SSM Command documents the orchestrator may run. */
-export const ALLOWED_AWS_DOCUMENTS = [
-  'AWS-RunShellScript',
-  'AWS-ApplyAnsiblePlaybooks',
-  'AWS-RunPatchBaseline',
-] as const;
+export const ALLOWED_AWS_DOCUMENTS = ['AWS-RunShellScript', 'AWS-ApplyAnsiblePlaybooks', 'AWS-RunPatchBaseline'] as const;
 export const DEPLOY_DOCUMENT = 'Deployctl-DeployApplication';
 
 const ParameterValue = z
@@ -68,9 +72,7 @@ const ParameterValue = z
 
 export const Command = z
   .object({
-    document: z
-      .union([z.enum(ALLOWED_AWS_DOCUMENTS), z.literal(DEPLOY_DOCUMENT)])
-      .default(DEPLOY_DOCUMENT),
+    document: z.union([z.enum(ALLOWED_AWS_DOCUMENTS), z.literal(DEPLOY_DOCUMENT)]).default(DEPLOY_DOCUMENT),
     parameters: z
       .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'parameter names are alphanumeric'), z.array(ParameterValue).max(100))
       .default({}),
@@ -155,7 +157,10 @@ export const Window = z
     cron: z.string().min(9).max(100),
     durationMinutes: z.number().int().min(1).max(10_080),
     timezone: z.string().min(1).max(64).default('UTC'),
-    blackoutDates: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD')).max(366).default([]),
+    blackoutDates: z
+      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD'))
+      .max(366)
+      .default([]),
     changeCalendar: z.string().regex(SAFE_NAME).optional(),
     /** What to do when a deployment is requested outside its window. */
     outside: z.enum(['refuse', 'wait']).default('refuse'),
@@ -184,7 +189,10 @@ export const DeploymentSpec = z
     regions: z.array(Region).min(1).max(30).optional(),
     regionWaves: z.array(z.array(Region).min(1)).min(1).max(30).optional(),
     requestedBy: z.string().min(1).max(256).default('unknown'),
-    changeTicket: z.string().regex(/^[A-Za-z0-9_.#-]{1,64}$/).optional(),
+    changeTicket: z
+      .string()
+      .regex(/^[A-Za-z0-9_.#-]{1,64}$/)
+      .optional(),
     priority: z.enum(['low', 'normal', 'high', 'emergency']).default('normal'),
   })
   .strict()

@@ -24,7 +24,9 @@ function cronOf(window: Window): Cron {
   try {
     return new Cron(window.cron, { timezone: window.timezone, paused: true });
   } catch (error) {
-    throw new InvalidWindow(`window.cron "${window.cron}" in ${window.timezone} is not valid: ${(error as Error).message}`, { cause: error });
+    throw new InvalidWindow(`window.cron "${window.cron}" in ${window.timezone} is not valid: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -22,7 +22,13 @@ export function createCommandCallback(deps: Deps) {
     const commandId = detail['command-id'];
     if (!TERMINAL.has(detail.status)) return { woke: false };
     const completion = await deps.records.completeCommand(commandId);
-    logger.info('command finished', { commandId, status: detail.status, deploymentId: completion.deploymentId, wave: completion.wave, waveDone: completion.waveDone });
+    logger.info('command finished', {
+      commandId,
+      status: detail.status,
+      deploymentId: completion.deploymentId,
+      wave: completion.wave,
+      waveDone: completion.waveDone,
+    });
     if (!completion.waveDone) return { woke: false };
     try {
       await deps.callbacks.succeed(completion.token, { commandId, status: detail.status });

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { logger, metrics, task } from '../commons/powertools.ts';
 import { type HostResult, ROLLBACK_WAVE } from '../core/records.ts';
@@ -6,7 +7,6 @@ import { DeploymentState } from '../core/state.ts';
 import { evaluateThresholds, isHostFailure } from '../core/thresholds.ts';
 import type { Invocation } from '../ports.ts';
 import type { Deps } from './deps.ts';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 
 const Input = z.object({ state: DeploymentState, phase: z.enum(['deploy', 'rollback']) });
 
@@ -37,7 +37,11 @@ export function createEvaluateWave(deps: Deps) {
         wave,
         phase,
         status: inv ? (settled ? inv.status : 'NoResult') : 'Undeliverable',
-        statusDetails: inv ? (settled ? inv.statusDetails : `still ${inv.status} when the wait ended`) : 'SSM reported no invocation for this host',
+        statusDetails: inv
+          ? settled
+            ? inv.statusDetails
+            : `still ${inv.status} when the wait ended`
+          : 'SSM reported no invocation for this host',
         commandId: inv?.commandId ?? '',
         version,
       };
@@ -50,7 +54,8 @@ export function createEvaluateWave(deps: Deps) {
 
     if (phase === 'rollback') {
       const outcome = waveFailed === 0 ? 'ROLLED_BACK' : 'FAILED';
-      const reason = waveFailed === 0 ? `rolled back ${hosts.length} hosts to ${version}` : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
+      const reason =
+        waveFailed === 0 ? `rolled back ${hosts.length} hosts to ${version}` : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
       await deps.records.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
       await deps.records.appendEvent(id, 'RollbackFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
       return { ...state, outcome, reason: [state.reason, reason].filter(Boolean).join('; ') };

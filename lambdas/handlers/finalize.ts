@@ -19,7 +19,13 @@ export function createFinalize(deps: Deps) {
     const { spec } = record;
     await deps.records.putRelease(record, record.status, now);
     const released = await deps.records.releaseLock(spec.app, spec.environment, id);
-    await deps.records.appendEvent(id, 'DeploymentFinished', 'deployctl', { status: record.status, reason: reason ?? null, lockReleased: released }, now);
+    await deps.records.appendEvent(
+      id,
+      'DeploymentFinished',
+      'deployctl',
+      { status: record.status, reason: reason ?? null, lockReleased: released },
+      now,
+    );
     await deps.events.put({
       detailType: 'Deployment Status Change',
       detail: {
@@ -34,7 +40,11 @@ export function createFinalize(deps: Deps) {
       },
     });
     metrics.addDimensions({ app: spec.app, environment: spec.environment });
-    metrics.addMetric(`Deployments${record.status === 'SUCCEEDED' ? 'Succeeded' : record.status === 'ROLLED_BACK' ? 'RolledBack' : 'Failed'}`, MetricUnit.Count, 1);
+    metrics.addMetric(
+      `Deployments${record.status === 'SUCCEEDED' ? 'Succeeded' : record.status === 'ROLLED_BACK' ? 'RolledBack' : 'Failed'}`,
+      MetricUnit.Count,
+      1,
+    );
     logger.info('deployment finished', { deploymentId: id, status: record.status, reason });
     return { ...state, status: record.status, ...(reason ? { reason } : {}) };
   });

@@ -17,13 +17,7 @@ export function createPlanWaves(deps: Deps) {
       { waveCount: waves.length, hostCount: hosts.length, succeeded: 0, failed: 0 },
       now,
     );
-    await deps.records.appendEvent(
-      state.deploymentId,
-      'WavesPlanned',
-      'deployctl',
-      { waves: waves.map((w) => w.length) },
-      now,
-    );
+    await deps.records.appendEvent(state.deploymentId, 'WavesPlanned', 'deployctl', { waves: waves.map((w) => w.length) }, now);
     logger.info('waves planned', { deploymentId: state.deploymentId, waves: waves.length, hosts: hosts.length });
     return { ...state, waveCount: waves.length, hostCount: hosts.length };
   });

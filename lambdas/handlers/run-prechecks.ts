@@ -33,7 +33,10 @@ export function createRunPreChecks(deps: Deps) {
     checks.push({
       name: 'hosts online',
       passed: offline.length === 0,
-      reason: offline.length === 0 ? `all ${hosts.length} hosts online in SSM` : `${offline.length} of ${hosts.length} hosts not online in SSM: ${list(offline)}`,
+      reason:
+        offline.length === 0
+          ? `all ${hosts.length} hosts online in SSM`
+          : `${offline.length} of ${hosts.length} hosts not online in SSM: ${list(offline)}`,
     });
 
     if (spec.window) {
@@ -48,7 +51,8 @@ export function createRunPreChecks(deps: Deps) {
       checks.push({
         name: 'alarms quiet',
         passed: firing.length === 0,
-        reason: firing.length === 0 ? `${alarms.length} alarms, none in ALARM` : `already in ALARM: ${firing.map((a) => a.name).join(', ')}`,
+        reason:
+          firing.length === 0 ? `${alarms.length} alarms, none in ALARM` : `already in ALARM: ${firing.map((a) => a.name).join(', ')}`,
       });
     }
 

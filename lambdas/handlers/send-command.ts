@@ -79,7 +79,13 @@ export function createSendCommand(deps: Deps) {
     );
     await deps.events.put({
       detailType: 'Deployment Status Change',
-      detail: { deploymentId: id, app: spec.app, environment: spec.environment, status: phase === 'deploy' ? 'WAVE_STARTED' : 'ROLLING_BACK', wave },
+      detail: {
+        deploymentId: id,
+        app: spec.app,
+        environment: spec.environment,
+        status: phase === 'deploy' ? 'WAVE_STARTED' : 'ROLLING_BACK',
+        wave,
+      },
     });
     logger.info('commands sent', { deploymentId: id, phase, wave, hosts: hosts.length, commands: commandIds.length });
     return { commandIds };

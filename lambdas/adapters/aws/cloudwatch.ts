@@ -19,7 +19,11 @@ export class CloudWatchAlarms implements Alarms {
           new DescribeAlarmsCommand({ ...request, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken }),
         );
         for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
-          out.push({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA', ...(a.StateReason ? { reason: a.StateReason } : {}) });
+          out.push({
+            name: a.AlarmName ?? '',
+            state: a.StateValue ?? 'INSUFFICIENT_DATA',
+            ...(a.StateReason ? { reason: a.StateReason } : {}),
+          });
         }
         NextToken = page.NextToken;
       } while (NextToken);

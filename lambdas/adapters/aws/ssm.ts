@@ -1,9 +1,4 @@
-import {
-  DescribeInstanceInformationCommand,
-  ListCommandInvocationsCommand,
-  SendCommandCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
 
 /** SSM Run Command. */
