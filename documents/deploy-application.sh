@@ -1,0 +1,16 @@
+#!/bin/sh
+# Deployctl-DeployApplication: runs on each host (as root, by SSM Run Command;
+# under /bin/sh in a sandbox folder on the local fleet). The document's
+# parameters arrive as environment variables (SSM_app, SSM_version, ...), never
+# spliced into this text, and were checked against allowedPattern.
+set -eu
+if [ -z "${SSM_version+x}" ]; then echo "SSM Agent 3.3.2746.0 or later is needed (parameters as environment variables)" >&2; exit 2; fi
+dir="${DEPLOYCTL_ROOT:-}/opt/deployctl/${SSM_app}"
+mkdir -p "$dir/hooks"
+hook="$dir/hooks/${SSM_action}"
+if [ -x "$hook" ]; then
+  "$hook" "$SSM_version"
+fi
+printf '%s\n' "$SSM_version" > "$dir/current.tmp"
+mv "$dir/current.tmp" "$dir/current"
+echo "${SSM_action} ${SSM_app} ${SSM_version} on ${SSM_environment}: done"

@@ -1,0 +1,98 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Arn, Duration, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { ALLOWED_AWS_DOCUMENTS } from '../lambdas/core/spec.ts';
+import { OrchestratorFunction } from './orchestrator-function.ts';
+
+const FUNCTIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lambdas', 'functions');
+
+/** Every orchestrator Lambda, by role. Keys name the handler files in lambdas/functions (kebab-cased). */
+export interface OrchestratorFunctions {
+  readonly validateSpec: NodejsFunction;
+  readonly planWaves: NodejsFunction;
+  readonly runPreChecks: NodejsFunction;
+  readonly sendCommand: NodejsFunction;
+  readonly commandCallback: NodejsFunction;
+  readonly evaluateWave: NodejsFunction;
+  readonly checkAlarms: NodejsFunction;
+  readonly finalize: NodejsFunction;
+}
+
+export type HandlerName = keyof OrchestratorFunctions;
+
+const DESCRIPTIONS: Record<HandlerName, string> = {
+  validateSpec: 'Validates the deployment spec, records it and takes the app+env lock',
+  planWaves: 'Resolves the targets and stores the wave plan',
+  runPreChecks: 'Checks hosts online, maintenance window and alarms before any change',
+  sendCommand: 'Sends a wave (or the rollback) as SSM Run Command and stores the task token',
+  commandCallback: 'Wakes the waiting execution when the last SSM command of a wave finishes',
+  evaluateWave: 'Records per-host results and checks the error budget',
+  checkAlarms: 'Alarm gate after the bake time',
+  finalize: 'Terminal status, release history, lock release and status event',
+};
+
+export interface OrchestratorFunctionsProps {
+  /** The deployment table. */
+  readonly table: dynamodb.ITableV2;
+  /** The bus that receives "Deployment Status Change" events. */
+  readonly eventBus: events.IEventBus;
+  /** Name of the project's own SSM deploy document. */
+  readonly deployDocumentName: string;
+}
+
+/** The orchestrator's Lambda functions, each granted only the calls its code makes. */
+export class OrchestratorFunctionSet extends Construct {
+  public readonly functions: OrchestratorFunctions;
+
+  constructor(scope: Construct, id: string, props: OrchestratorFunctionsProps) {
+    super(scope, id);
+    const make = (name: HandlerName, timeout?: Duration) =>
+      new OrchestratorFunction(this, name[0]?.toUpperCase() + name.slice(1), {
+        entry: path.join(FUNCTIONS_DIR, `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ts`),
+        description: DESCRIPTIONS[name],
+        environment: { TABLE_NAME: props.table.tableName, EVENT_BUS_NAME: props.eventBus.eventBusName },
+        ...(timeout ? { timeout } : {}),
+      }).function;
+
+    this.functions = {
+      validateSpec: make('validateSpec'),
+      planWaves: make('planWaves', Duration.minutes(5)),
+      runPreChecks: make('runPreChecks', Duration.minutes(5)),
+      sendCommand: make('sendCommand', Duration.minutes(5)),
+      commandCallback: make('commandCallback'),
+      evaluateWave: make('evaluateWave', Duration.minutes(5)),
+      checkAlarms: make('checkAlarms'),
+      finalize: make('finalize'),
+    };
+
+    const stack = Stack.of(this);
+    for (const fn of Object.values(this.functions)) props.table.grantReadWriteData(fn);
+    for (const fn of [this.functions.validateSpec, this.functions.sendCommand, this.functions.finalize]) props.eventBus.grantPutEventsTo(fn);
+
+    const describeInstances = new iam.PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] });
+    this.functions.planWaves.addToRolePolicy(describeInstances);
+    this.functions.runPreChecks.addToRolePolicy(describeInstances);
+
+    const describeAlarms = new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] });
+    this.functions.runPreChecks.addToRolePolicy(describeAlarms);
+    this.functions.checkAlarms.addToRolePolicy(describeAlarms);
+
+    this.functions.sendCommand.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:SendCommand'],
+        resources: [
+          ...ALLOWED_AWS_DOCUMENTS.map((name) => Arn.format({ service: 'ssm', account: '', resource: 'document', resourceName: name }, stack)),
+          Arn.format({ service: 'ssm', resource: 'document', resourceName: props.deployDocumentName }, stack),
+          Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack),
+          Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack),
+        ],
+      }),
+    );
+    this.functions.evaluateWave.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:ListCommandInvocations'], resources: ['*'] }));
+  }
+}

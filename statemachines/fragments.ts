@@ -1,0 +1,59 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { OrchestratorFunctions } from '../lib/orchestrator-functions.ts';
+
+/** Errors worth retrying: Lambda's own transient faults and AWS throttling. */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'TooManyUpdates',
+];
+
+/** A Lambda task whose output (the handler's return value) becomes the state. */
+export function invoke(scope: Construct, name: string, fn: OrchestratorFunctions[keyof OrchestratorFunctions], payload?: sfn.TaskInput) {
+  const task = new tasks.LambdaInvoke(scope, name, {
+    lambdaFunction: fn,
+    payload: payload ?? sfn.TaskInput.fromJsonPathAt('$'),
+    payloadResponseOnly: false,
+    retryOnServiceExceptions: true,
+    outputPath: '$.Payload',
+  });
+  task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+  return task;
+}
+
+/**
+ * Sends a command and waits for the status callback, at most `$.waitSeconds`.
+ * On timeout the evaluation that follows reads every host's result itself.
+ */
+export function sendAndWait(scope: Construct, name: string, fn: OrchestratorFunctions['sendCommand'], phase: 'deploy' | 'rollback') {
+  const task = new tasks.LambdaInvoke(scope, name, {
+    lambdaFunction: fn,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      state: sfn.JsonPath.objectAt('$'),
+      taskToken: sfn.JsonPath.taskToken,
+      phase,
+    }),
+    taskTimeout: sfn.Timeout.at('$.waitSeconds'),
+    resultPath: '$.callback',
+  });
+  task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+  return task;
+}
+
+/** The evaluation of a command's results, for a wave or for the rollback. */
+export function evaluate(scope: Construct, name: string, fn: OrchestratorFunctions['evaluateWave'], phase: 'deploy' | 'rollback') {
+  return invoke(
+    scope,
+    name,
+    fn,
+    sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }),
+  );
+}
