@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
 export const logger = new Logger({ serviceName: 'deployctl' });
-export const metrics = new Metrics({ namespace: 'Deployctl', serviceName: 'deployctl' });
+export const metrics = new Metrics({ namespace: 'Deployctl', serviceName: 'deployctl', logger });
 export const tracer = new Tracer({ serviceName: 'deployctl' });
 
 /** A handler body: typed input in, typed output out. */

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Context } from 'aws-lambda';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DEPLOY_SCRIPT } from '../../lib/deploy-document.ts';
+import type { HandlerName } from '../../lib/orchestrator-functions.ts';
+import type { StrategyName } from '../../lib/regional-stack.ts';
+import { Records, TokenNotFound } from '../../lambdas/adapters/aws/records.ts';
+import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callbacks.ts';
+import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '../../lambdas/adapters/local/fleet.ts';
+import type { DeploymentRecord } from '../../lambdas/core/records.ts';
+import { DEPLOY_DOCUMENT, type DeploymentSpec } from '../../lambdas/core/spec.ts';
+import { createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
+import { createCommandCallback } from '../../lambdas/handlers/command-callback.ts';
+import type { Deps } from '../../lambdas/handlers/deps.ts';
+import { createEvaluateWave } from '../../lambdas/handlers/evaluate-wave.ts';
+import { createFinalize } from '../../lambdas/handlers/finalize.ts';
+import { createPlanWaves } from '../../lambdas/handlers/plan-waves.ts';
+import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
+import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
+import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
+import { systemClock } from '../../lambdas/ports.ts';
+import { localDocumentClient } from './dynamodb.ts';
+import type { SynthesizedOrchestrator } from './synth.ts';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** One entry of the interpreter's event log (the library does not export the type). */
+export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+type LocalHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers'];
+
+export interface LocalOrchestratorOptions {
+  /** The synthesized stack (definitions, function bindings, table). */
+  readonly synthesized: SynthesizedOrchestrator;
+  /** DynamoDB Local's endpoint, with the table created. */
+  readonly endpoint: string;
+  readonly tableName: string;
+  /** The local fleet's folder. */
+  readonly fleetDir: string;
+  /** Longest local wait for a command's callback before the reconciling read. @default 60000 */
+  readonly callbackTimeoutMs?: number;
+  /** Wait states (bake) last this many milliseconds locally. @default 0 */
+  readonly bakeMs?: number;
+  /** Drop every SSM status event (the callback never comes): a fault for tests. */
+  readonly dropCommandEvents?: boolean;
+}
+
+/** A state machine event, as the progress display and the benchmark see it. */
+export type LocalEventListener = (event: EventLog) => void;
+
+export interface LocalRun {
+  readonly executionName: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly error?: string;
+  readonly cause?: string;
+  readonly output?: unknown;
+  readonly events: readonly EventLog[];
+}
+
+function fakeContext(name: string): Context {
+  return {
+    functionName: `deployctl-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:deployctl-${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/deployctl-${name}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * Runs the synthesized state machines in aws-local-stepfunctions, each Task
+ * bound to the real handler over local adapters: the local fleet for SSM,
+ * DynamoDB Local for records, in-process callbacks and events.
+ */
+export class LocalOrchestrator {
+  readonly records: Records;
+  readonly fleet: LocalFleet;
+  readonly events = new LocalEvents();
+  readonly callbacks = new LocalCallbacks();
+  private readonly handlers: Record<HandlerName, Handler>;
+  private readonly pendingCallbacks = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: LocalOrchestratorOptions) {
+    this.records = new Records(localDocumentClient(options.endpoint), options.tableName);
+    this.fleet = new LocalFleet({
+      dir: options.fleetDir,
+      documents: { [DEPLOY_DOCUMENT]: readFileSync(DEPLOY_SCRIPT, 'utf8') },
+      onCommandFinished: (event) => {
+        if (!options.dropCommandEvents) this.deliver(event);
+      },
+    });
+    const deps: Deps = {
+      records: this.records,
+      fleet: this.fleet,
+      inventory: this.fleet,
+      alarms: new LocalAlarms(options.fleetDir),
+      callbacks: this.callbacks,
+      events: this.events,
+      clock: systemClock,
+    };
+    this.handlers = {
+      validateSpec: createValidateSpec(deps),
+      planWaves: createPlanWaves(deps),
+      runPreChecks: createRunPreChecks(deps),
+      sendCommand: createSendCommand(deps),
+      commandCallback: createCommandCallback(deps),
+      evaluateWave: createEvaluateWave(deps),
+      checkAlarms: createCheckAlarms(deps),
+      finalize: createFinalize(deps),
+    };
+  }
+
+  /**
+   * The EventBridge rule's target: the callback handler, retried like an
+   * asynchronous Lambda invocation when the token is not stored yet.
+   */
+  private deliver(event: CommandStatusEvent): void {
+    const attempt = async (): Promise<void> => {
+      for (let tries = 0; ; tries++) {
+        try {
+          await this.handlers.commandCallback(event, fakeContext('commandCallback'));
+          return;
+        } catch (error) {
+          if (!(error instanceof TokenNotFound) || tries >= 20) throw error;
+          await new Promise((r) => setTimeout(r, 25 * (tries + 1)));
+        }
+      }
+    };
+    const pending = attempt().catch((error: unknown) => {
+      process.emitWarning(`local SSM status event for ${event.detail['command-id']} not delivered: ${String(error)}`);
+    });
+    this.pendingCallbacks.add(pending);
+    void pending.finally(() => this.pendingCallbacks.delete(pending));
+  }
+
+  /** Runs one execution of a strategy's state machine with `input` (a spec) to its end. */
+  async execute(
+    strategy: StrategyName,
+    input: unknown,
+    options: { executionName?: string; onEvent?: LocalEventListener } = {},
+  ): Promise<LocalRun> {
+    const definition = localDefinition(this.options.synthesized.definitions[strategy]);
+    const executionName = options.executionName ?? randomUUID();
+    const localHandlers: NonNullable<LocalHandlers> = {};
+    const retryOverrides: Record<string, number> = {};
+    const waitOverrides: Record<string, number> = {};
+    for (const [stateName, state] of Object.entries(definition.States)) {
+      if (state.Type === 'Wait') waitOverrides[stateName] = this.options.bakeMs ?? 0;
+      if (state.Type !== 'Task') continue;
+      retryOverrides[stateName] = 0;
+      const params = (state as { Parameters?: { FunctionName?: string } }).Parameters;
+      const handlerName = params?.FunctionName ? this.options.synthesized.handlerByArn.get(params.FunctionName) : undefined;
+      if (!handlerName) throw new Error(`task state "${stateName}" calls no orchestrator function`);
+      const handler = this.handlers[handlerName];
+      const waits = (state as { Resource: string }).Resource.endsWith('.waitForTaskToken');
+      localHandlers[stateName] = (async (invocation: { Payload: Record<string, unknown> }) => {
+        if (!waits) {
+          const result = await handler(invocation.Payload, fakeContext(handlerName));
+          return { Payload: result, StatusCode: 200 } as never;
+        }
+        // Locally every task of a run sees one $$.Task.Token, so each wait gets a fresh token.
+        const token = randomUUID();
+        const waitSeconds = Number((invocation.Payload.state as { waitSeconds?: number } | undefined)?.waitSeconds ?? 60);
+        const waiting = this.callbacks.wait(token, Math.min(waitSeconds * 1000, this.options.callbackTimeoutMs ?? 60_000));
+        waiting.catch(() => undefined);
+        try {
+          await handler({ ...invocation.Payload, taskToken: token }, fakeContext(handlerName));
+        } catch (error) {
+          this.callbacks.cancel(token);
+          throw error;
+        }
+        return (await waiting) as never;
+      }) as never;
+    }
+
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+    const execution = machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: localHandlers, retryIntervalOverrides: retryOverrides, waitTimeOverrides: waitOverrides },
+      context: {
+        // Replaced by a fresh token per waiting task (see above); the interpreter needs one to resolve $$.Task.Token.
+        Task: { Token: 'local-task-token' },
+        Execution: { Name: executionName, Id: `arn:aws:states:us-east-1:000000000000:execution:deployctl-${strategy}:${executionName}` },
+      },
+    });
+    const events: EventLog[] = [];
+    const collecting = (async () => {
+      for await (const event of execution.eventLogs) {
+        events.push(event);
+        options.onEvent?.(event);
+      }
+    })();
+    try {
+      const output = await execution.result;
+      await collecting;
+      return { executionName, status: 'SUCCEEDED', output, events };
+    } catch (error) {
+      await collecting.catch(() => undefined);
+      if (error instanceof ExecutionError) {
+        const failed = events.findLast((e) => e.type === 'ExecutionFailed') as { Error?: string; Cause?: string } | undefined;
+        return { executionName, status: 'FAILED', error: failed?.Error ?? error.name, cause: failed?.Cause ?? error.message, events };
+      }
+      throw error;
+    } finally {
+      await Promise.allSettled([...this.pendingCallbacks]);
+    }
+  }
+
+  /** The deployment's META record. */
+  record(deploymentId: string): Promise<DeploymentRecord> {
+    return this.records.getDeployment(deploymentId);
+  }
+}
+
+/**
+ * The definition as the interpreter can run it. aws-local-stepfunctions 3.0
+ * reads TimeoutSecondsPath from the task's effective parameters, where the
+ * service reads the state input; the local wait enforces the same timeout
+ * (`waitSeconds`) itself, so the path is dropped here.
+ */
+function localDefinition(definition: StateMachineDefinition): StateMachineDefinition {
+  const copy = structuredClone(definition);
+  for (const state of Object.values(copy.States)) {
+    if (state.Type === 'Task' && 'TimeoutSecondsPath' in state) delete (state as { TimeoutSecondsPath?: string }).TimeoutSecondsPath;
+  }
+  return copy;
+}
+
+/** The deployment id a spec will run under. */
+export function deploymentIdOf(spec: Pick<DeploymentSpec, 'deploymentId'>, executionName: string): string {
+  return spec.deploymentId ?? executionName;
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { HandlerName } from '../../lib/orchestrator-functions.ts';
+import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** What local mode takes from the synthesized stack. */
+export interface SynthesizedOrchestrator {
+  readonly definitions: Record<StrategyName, StateMachineDefinition>;
+  /** Placeholder Lambda ARN in the definitions -> the handler it stands for. */
+  readonly handlerByArn: ReadonlyMap<string, HandlerName>;
+  /** The table's key schema, as CloudFormation declares it. */
+  readonly table: {
+    KeySchema: { AttributeName: string; KeyType: string }[];
+    AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
+  };
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * Synthesizes the very stack `cdk deploy` ships (without bundling the
+ * Lambda code) and resolves each state machine's DefinitionString: the
+ * partition becomes `aws`, each function ARN a placeholder naming its handler.
+ */
+export function synthesizeOrchestrator(): SynthesizedOrchestrator {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-synth-'));
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new RegionalStack(app, 'Deployctl', { env: { region: LOCAL_REGION, account: LOCAL_ACCOUNT } });
+    const template = app.synth().getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
+    };
+
+    const handlerByLogicalId = new Map<string, HandlerName>();
+    for (const [name, fn] of Object.entries(stack.functions) as [HandlerName, (typeof stack.functions)[HandlerName]][]) {
+      handlerByLogicalId.set(Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource), name);
+    }
+    const handlerByArn = new Map<string, HandlerName>();
+    const resolve = (part: Json): string => {
+      if (typeof part === 'string') return part;
+      if (part && typeof part === 'object' && !Array.isArray(part)) {
+        if (part.Ref === 'AWS::Partition') return 'aws';
+        if (part.Ref === 'AWS::Region') return LOCAL_REGION;
+        if (part.Ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
+        const getAtt = part['Fn::GetAtt'];
+        if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
+          const handler = handlerByLogicalId.get(getAtt[0]);
+          if (!handler) throw new Error(`the definition refers to ${getAtt[0]}, which is not an orchestrator function`);
+          const arn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:deployctl-${handler}`;
+          handlerByArn.set(arn, handler);
+          return arn;
+        }
+      }
+      throw new Error(`cannot resolve ${JSON.stringify(part)} in a state machine definition`);
+    };
+
+    const definitions = {} as Record<StrategyName, StateMachineDefinition>;
+    for (const strategy of STRATEGIES) {
+      const logicalId = stack.getLogicalId(stack.stateMachines[strategy].node.defaultChild as CfnResource);
+      const body = template.Resources[logicalId]?.Properties.DefinitionString as Json;
+      const joined =
+        typeof body === 'string'
+          ? body
+          : (((body as { 'Fn::Join': [string, Json[]] })['Fn::Join'][1] ?? []) as Json[]).map(resolve).join('');
+      definitions[strategy] = JSON.parse(joined) as StateMachineDefinition;
+    }
+
+    const tableResource = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::GlobalTable');
+    if (!tableResource) throw new Error('the stack has no deployment table');
+    return { definitions, handlerByArn, table: tableResource.Properties as unknown as SynthesizedOrchestrator['table'] };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

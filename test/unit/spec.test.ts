@@ -1,0 +1,189 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, InvalidSpec, parseSpec } from '../../lambdas/core/spec.ts';
+import { minimalSpecInput } from './support.ts';
+
+function fieldErrorsOf(input: unknown) {
+  try {
+    parseSpec(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidSpec);
+    return (error as InvalidSpec).fieldErrors;
+  }
+  throw new Error('expected parseSpec to throw InvalidSpec');
+}
+
+const SHELL_METACHARACTERS = [';', '|', '&', '$', '`', '<', '>', '(', ')', "'", '"', '\\', ' ', '\n', '*', '?', '{', '}', '!', '#', '~'];
+
+describe('parseSpec', () => {
+  it('fills in the documented defaults for a minimal spec', () => {
+    const spec = parseSpec(minimalSpecInput);
+
+    expect(spec.strategy).toEqual({ type: 'rolling', batchSize: '25%', pauseSeconds: 0, maxErrors: 0 });
+    expect(spec.command).toEqual({ document: DEPLOY_DOCUMENT, parameters: {}, timeoutSeconds: 600 });
+    expect(spec.gates).toEqual({ alarms: {}, bakeSeconds: 0, approval: 'none' });
+    expect(spec.requestedBy).toBe('unknown');
+    expect(spec.priority).toBe('normal');
+    expect(spec.previousVersion).toBeUndefined();
+  });
+
+  it('fills in maxErrors 0 for a rolling strategy that only sets its batch size', () => {
+    const spec = parseSpec({ ...minimalSpecInput, strategy: { type: 'rolling', batchSize: 5 } });
+
+    expect(spec.strategy).toEqual({ type: 'rolling', batchSize: 5, pauseSeconds: 0, maxErrors: 0 });
+  });
+
+  it('fills in window defaults for timezone, blackout dates and what happens outside', () => {
+    const spec = parseSpec({ ...minimalSpecInput, window: { cron: '0 2 * * 6', durationMinutes: 120 } });
+
+    expect(spec.window).toEqual({ cron: '0 2 * * 6', durationMinutes: 120, timezone: 'UTC', blackoutDates: [], outside: 'refuse' });
+  });
+
+  it('accepts a list of batch sizes mixing counts and percentages', () => {
+    const spec = parseSpec({ ...minimalSpecInput, strategy: { type: 'rolling', batchSize: [1, '10%', '50%'] } });
+
+    expect(spec.strategy).toMatchObject({ batchSize: [1, '10%', '50%'] });
+  });
+
+  it.each([
+    [
+      'a batch size of 0 hosts',
+      { strategy: { type: 'rolling', batchSize: 0 } },
+      'strategy.batchSize',
+      'must be at least 1 host or more than 0%',
+    ],
+    [
+      'a batch size of 0%',
+      { strategy: { type: 'rolling', batchSize: '0%' } },
+      'strategy.batchSize',
+      'must be at least 1 host or more than 0%',
+    ],
+    ['a zero in a list of batch sizes', { strategy: { type: 'rolling', batchSize: [2, 0] } }, 'strategy.batchSize.1', 'at least 1 host'],
+    ['a maxErrors above 100%', { strategy: { type: 'rolling', maxErrors: '150%' } }, 'strategy.maxErrors', 'cannot exceed 100%'],
+    ['an unknown strategy', { strategy: { type: 'bogus' } }, 'strategy.type', 'Invalid discriminator'],
+    ['empty targets', { targets: {} }, 'targets', 'give exactly one of tags, instanceIds or resourceGroup'],
+    [
+      'two kinds of targets',
+      { targets: { tags: { Role: 'web' }, instanceIds: ['i-0123456789abcdef0'] } },
+      'targets',
+      'give exactly one of tags, instanceIds or resourceGroup',
+    ],
+    ['an empty tag filter', { targets: { tags: {} } }, 'targets.tags', 'tags needs at least one key'],
+    ['a malformed instance id', { targets: { instanceIds: ['i-xyz'] } }, 'targets.instanceIds.0', 'instance id'],
+    ['a version with a shell command', { version: '1.0; reboot' }, 'version', 'use letters, digits'],
+    ['an app with a command substitution', { app: '$(reboot)' }, 'app', 'use letters, digits'],
+    ['both regions and regionWaves', { regions: ['eu-west-1'], regionWaves: [['eu-west-1']] }, 'regionWaves', 'not both'],
+    ['a malformed region', { regions: ['europe'] }, 'regions.0', 'AWS region'],
+    ['a command timeout under 30 seconds', { command: { timeoutSeconds: 5 } }, 'command.timeoutSeconds', ''],
+    ['a document outside the allow list', { command: { document: 'AWS-RunPowerShellScript' } }, 'command.document', ''],
+  ] as const)('refuses %s, naming the field %j', (_case, overrides, field, message) => {
+    const errors = fieldErrorsOf({ ...minimalSpecInput, ...overrides });
+
+    expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
+  });
+
+  it('names the whole spec when an unknown key is given', () => {
+    expect(fieldErrorsOf({ ...minimalSpecInput, extra: 1 })).toEqual([{ field: '(spec)', message: expect.stringContaining('"extra"') }]);
+  });
+
+  it('reports every missing required field at once and lists them in the error message', () => {
+    let caught: unknown;
+    try {
+      parseSpec({});
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(caught).toBeInstanceOf(InvalidSpec);
+    const invalid = caught as InvalidSpec;
+    expect(invalid.name).toBe('InvalidSpec');
+    expect(invalid.fieldErrors.map((e) => e.field)).toEqual(['app', 'environment', 'version', 'targets']);
+    expect(invalid.message).toMatch(/^invalid deployment spec: app: .+; environment: .+; version: .+; targets: .+$/);
+    expect(invalid.cause).toBeDefined();
+  });
+
+  it('refuses any shell metacharacter in the app name or the version', () => {
+    const safe = fc.stringMatching(/^[A-Za-z0-9._-]{0,10}$/);
+    fc.assert(
+      fc.property(
+        fc.constantFrom('app', 'version', 'previousVersion', 'environment'),
+        safe,
+        fc.constantFrom(...SHELL_METACHARACTERS),
+        safe,
+        (field, before, meta, after) => {
+          const errors = fieldErrorsOf({ ...minimalSpecInput, [field]: `a${before}${meta}${after}` });
+          expect(errors.map((e) => e.field)).toEqual([field]);
+        },
+      ),
+    );
+  });
+
+  it('accepts versions made of letters, digits and . _ + -', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/), (version) => {
+        expect(parseSpec({ ...minimalSpecInput, version }).version).toBe(version);
+      }),
+    );
+  });
+});
+
+describe('commandFor', () => {
+  const withVersions = (overrides: Partial<DeploymentSpecInput> = {}) => parseSpec({ ...minimalSpecInput, ...overrides });
+
+  it('gives the deploy document the app, environment, version and action as parameters', () => {
+    const command = commandFor(withVersions({ command: { parameters: { extra: ['x'] }, timeoutSeconds: 900 } }), 'deploy');
+
+    expect(command).toEqual({
+      document: DEPLOY_DOCUMENT,
+      timeoutSeconds: 900,
+      parameters: { extra: ['x'], app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
+    });
+  });
+
+  it('does not let command parameters override the version that the spec deploys', () => {
+    const command = commandFor(withVersions({ command: { parameters: { version: ['6.6.6'] } } }), 'deploy');
+
+    expect(command?.parameters.version).toEqual(['1.2.3']);
+  });
+
+  it('passes an AWS document through unchanged when deploying', () => {
+    const spec = withVersions({ command: { document: 'AWS-RunShellScript', parameters: { commands: ['systemctl restart web'] } } });
+
+    expect(commandFor(spec, 'deploy')).toEqual({
+      document: 'AWS-RunShellScript',
+      parameters: { commands: ['systemctl restart web'] },
+      timeoutSeconds: 600,
+    });
+  });
+
+  it('has no rollback command without a previous version', () => {
+    expect(commandFor(withVersions(), 'rollback')).toBeUndefined();
+  });
+
+  it('rolls back to the previous version with the deploy document', () => {
+    expect(commandFor(withVersions({ previousVersion: '1.2.2' }), 'rollback')).toEqual({
+      document: DEPLOY_DOCUMENT,
+      timeoutSeconds: 600,
+      parameters: { app: ['web'], environment: ['prod'], version: ['1.2.2'], action: ['rollback'] },
+    });
+  });
+
+  it('prefers an explicit rollback command over the previous version', () => {
+    const spec = withVersions({
+      previousVersion: '1.2.2',
+      rollbackCommand: { document: 'AWS-RunShellScript', parameters: { commands: ['./undo.sh'] } },
+    });
+
+    expect(commandFor(spec, 'rollback')).toEqual({
+      document: 'AWS-RunShellScript',
+      parameters: { commands: ['./undo.sh'] },
+      timeoutSeconds: 600,
+    });
+  });
+
+  it('has no rollback command for an AWS document without a rollback command, even with a previous version', () => {
+    const spec = withVersions({ previousVersion: '1.2.2', command: { document: 'AWS-RunShellScript', parameters: { commands: ['x'] } } });
+
+    expect(commandFor(spec, 'rollback')).toBeUndefined();
+  });
+});
