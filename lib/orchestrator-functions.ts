@@ -72,7 +72,8 @@ export class OrchestratorFunctionSet extends Construct {
 
     const stack = Stack.of(this);
     for (const fn of Object.values(this.functions)) props.table.grantReadWriteData(fn);
-    for (const fn of [this.functions.validateSpec, this.functions.sendCommand, this.functions.finalize]) props.eventBus.grantPutEventsTo(fn);
+    for (const fn of [this.functions.validateSpec, this.functions.sendCommand, this.functions.finalize])
+      props.eventBus.grantPutEventsTo(fn);
 
     const describeInstances = new iam.PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] });
     this.functions.planWaves.addToRolePolicy(describeInstances);
@@ -86,7 +87,9 @@ export class OrchestratorFunctionSet extends Construct {
       new iam.PolicyStatement({
         actions: ['ssm:SendCommand'],
         resources: [
-          ...ALLOWED_AWS_DOCUMENTS.map((name) => Arn.format({ service: 'ssm', account: '', resource: 'document', resourceName: name }, stack)),
+          ...ALLOWED_AWS_DOCUMENTS.map((name) =>
+            Arn.format({ service: 'ssm', account: '', resource: 'document', resourceName: name }, stack),
+          ),
           Arn.format({ service: 'ssm', resource: 'document', resourceName: props.deployDocumentName }, stack),
           Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack),
           Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack),

@@ -24,7 +24,13 @@ export function invoke(scope: Construct, name: string, fn: OrchestratorFunctions
     retryOnServiceExceptions: true,
     outputPath: '$.Payload',
   });
-  task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+  task.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
   return task;
 }
 
@@ -44,16 +50,17 @@ export function sendAndWait(scope: Construct, name: string, fn: OrchestratorFunc
     taskTimeout: sfn.Timeout.at('$.waitSeconds'),
     resultPath: '$.callback',
   });
-  task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+  task.addRetry({
+    errors: TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
   return task;
 }
 
 /** The evaluation of a command's results, for a wave or for the rollback. */
 export function evaluate(scope: Construct, name: string, fn: OrchestratorFunctions['evaluateWave'], phase: 'deploy' | 'rollback') {
-  return invoke(
-    scope,
-    name,
-    fn,
-    sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }),
-  );
+  return invoke(scope, name, fn, sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }));
 }

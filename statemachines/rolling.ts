@@ -41,7 +41,10 @@ export class RollingDeployment extends Construct {
       result: sfn.Result.fromString('SUCCEEDED'),
       resultPath: '$.outcome',
     });
-    const markRollbackFailed = new sfn.Pass(this, 'Mark Rollback Failed', { result: sfn.Result.fromString('FAILED'), resultPath: '$.outcome' });
+    const markRollbackFailed = new sfn.Pass(this, 'Mark Rollback Failed', {
+      result: sfn.Result.fromString('FAILED'),
+      resultPath: '$.outcome',
+    });
 
     const succeeded = new sfn.Succeed(this, 'Deployment Succeeded');
     const rolledBack = new sfn.Fail(this, 'Deployment Rolled Back', { error: 'DeploymentRolledBack', causePath: '$.reason' });
@@ -59,7 +62,8 @@ export class RollingDeployment extends Construct {
     sendWave.addCatch(evaluateWave, { errors: ['States.Timeout'], resultPath: '$.callback' });
     for (const task of [sendWave, evaluateWave, alarms]) task.addCatch(sendRollback, { errors: ['States.ALL'], resultPath: '$.error' });
     sendRollback.addCatch(evaluateRollback, { errors: ['States.Timeout'], resultPath: '$.callback' });
-    for (const task of [sendRollback, evaluateRollback]) task.addCatch(markRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    for (const task of [sendRollback, evaluateRollback])
+      task.addCatch(markRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
     finalize.addCatch(finalizeFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
     finalize.next(

@@ -13,7 +13,7 @@ export function createFinalize(deps: Deps) {
     const state = DeploymentState.parse(event);
     const id = state.deploymentId;
     const status: DeploymentStatus = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
-    const reason = [state.reason, state.error ? reasonOf(state.error) : undefined].filter(Boolean).join('; ') || undefined;
+    const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
     const now = deps.clock.now();
     const record = await deps.records.finishDeployment(id, status, reason, now);
     const { spec } = record;

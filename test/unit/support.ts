@@ -3,8 +3,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  type DynamoDBDocumentClientResolvedConfig,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import { CloudWatchAlarms } from '../../lambdas/adapters/aws/cloudwatch.ts';
 import { EventBridgeEvents } from '../../lambdas/adapters/aws/eventbridge.ts';
 import { Records } from '../../lambdas/adapters/aws/records.ts';
@@ -105,4 +117,43 @@ export function awsTestDeps(): Deps {
 /** The BatchWriteItem put requests for the test table, as the DocumentClient receives them. */
 export function putRequests(...items: Record<string, unknown>[]) {
   return { [TABLE]: items.map((Item) => ({ PutRequest: { Item } })) };
+}
+
+export type TableMock = AwsStub<ServiceInputTypes, ServiceOutputTypes, DynamoDBDocumentClientResolvedConfig>;
+
+/** Default answers of an empty table that accepts every write; tests add specific answers after this. */
+export function acceptWrites(db: TableMock): void {
+  db.on(GetCommand).resolves({});
+  db.on(QueryCommand).resolves({ Items: [] });
+  db.on(PutCommand).resolves({});
+  db.on(UpdateCommand).resolves({});
+  db.on(DeleteCommand).resolves({});
+  db.on(BatchWriteCommand).resolves({});
+}
+
+/** The META record answers with this spec. */
+export function givenDeployment(db: TableMock, spec: DeploymentSpec, status: DeploymentStatus = 'RUNNING'): void {
+  db.on(GetCommand, { Key: keys.meta(DEPLOYMENT_ID) }).resolves({ Item: metaItem(spec, status) });
+}
+
+/** A planned wave: its hosts (one chunk) and, if sent already, its command ids. */
+export function givenWave(db: TableMock, wave: number, instanceIds: readonly string[], commandIds: readonly string[] = []): void {
+  db.on(QueryCommand, { ExpressionAttributeValues: { ':sk': `${keys.wave(DEPLOYMENT_ID, wave).sk}#HOSTS#` } }).resolves({
+    Items: [{ ...keys.waveHosts(DEPLOYMENT_ID, wave, 0), wave, chunk: 0, instanceIds: [...instanceIds] }],
+  });
+  db.on(GetCommand, { Key: keys.wave(DEPLOYMENT_ID, wave) }).resolves({
+    Item: {
+      ...keys.wave(DEPLOYMENT_ID, wave),
+      wave,
+      hosts: instanceIds.length,
+      ...(commandIds.length ? { commandIds: [...commandIds] } : {}),
+    },
+  });
+}
+
+/** Every item written by BatchWriteItem, in order. */
+export function batchWrittenItems(db: TableMock): Record<string, unknown>[] {
+  return db
+    .commandCalls(BatchWriteCommand)
+    .flatMap((call) => (call.args[0].input.RequestItems?.[TABLE] ?? []).map((r) => r.PutRequest?.Item ?? {}));
 }

@@ -109,7 +109,11 @@ export class LocalFleet implements FleetCommands, Inventory {
       request.instanceIds.map(async (id) => {
         const host = hosts.get(id);
         if (!host?.online) {
-          run.invocations.set(id, { instanceId: id, status: 'DeliveryTimedOut', statusDetails: 'DeliveryTimedOut: the agent is not connected' });
+          run.invocations.set(id, {
+            instanceId: id,
+            status: 'DeliveryTimedOut',
+            statusDetails: 'DeliveryTimedOut: the agent is not connected',
+          });
           return;
         }
         run.invocations.set(id, await this.runOnHost(host, commandId, request, script));

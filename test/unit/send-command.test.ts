@@ -1,0 +1,179 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
+import { DEPLOY_DOCUMENT } from '../../lambdas/core/spec.ts';
+import { createSendCommand, RollbackUnavailable } from '../../lambdas/handlers/send-command.ts';
+import {
+  acceptWrites,
+  awsTestDeps,
+  batchWrittenItems,
+  DEPLOYMENT_ID,
+  givenDeployment,
+  givenWave,
+  hosts,
+  lambdaContext,
+  NOW_EPOCH_SECONDS,
+  specOf,
+  stateOf,
+} from './support.ts';
+
+describe('send-command', () => {
+  const db = mockClient(DynamoDBDocumentClient);
+  const ssm = mockClient(SSMClient);
+  const eventbridge = mockClient(EventBridgeClient);
+  const handler = createSendCommand(awsTestDeps());
+
+  beforeEach(() => {
+    db.reset();
+    ssm.reset();
+    eventbridge.reset();
+    acceptWrites(db);
+    eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    ssm
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-1' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-2' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-3' } });
+  });
+
+  describe('in the deploy phase', () => {
+    const fleet = hosts(120);
+
+    beforeEach(() => {
+      givenDeployment(db, specOf({ command: { parameters: { channel: ['stable'] }, timeoutSeconds: 900 } }));
+      givenWave(db, 1, fleet);
+    });
+
+    it('sends the wave command to 120 hosts in SendCommand calls of 50, 50 and 20', async () => {
+      const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-1', 'cmd-2', 'cmd-3'] });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 3);
+      expect(ssm).toReceiveNthCommandWith(SendCommandCommand, 1, { InstanceIds: fleet.slice(0, 50) });
+      expect(ssm).toReceiveNthCommandWith(SendCommandCommand, 2, { InstanceIds: fleet.slice(50, 100) });
+      expect(ssm).toReceiveNthCommandWith(SendCommandCommand, 3, { InstanceIds: fleet.slice(100) });
+    });
+
+    it('passes the deploy values as document parameters, never in the command text', async () => {
+      await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
+
+      for (const call of ssm.commandCalls(SendCommandCommand)) {
+        expect(call.args[0].input).toEqual({
+          InstanceIds: expect.any(Array),
+          DocumentName: DEPLOY_DOCUMENT,
+          Parameters: { channel: ['stable'], app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
+          TimeoutSeconds: 900,
+          Comment: 'deployctl dep-1 deploy wave 2',
+        });
+      }
+    });
+
+    it('stores the task token under every command id it sent', async () => {
+      await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
+
+      const ttl = NOW_EPOCH_SECONDS + 3 * 24 * 3600;
+      expect(batchWrittenItems(db)).toEqual(
+        ['cmd-1', 'cmd-2', 'cmd-3'].map((commandId) => ({
+          ...keys.command(commandId),
+          token: 'token-1',
+          deploymentId: DEPLOYMENT_ID,
+          wave: 1,
+          ttl,
+        })),
+      );
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        Key: keys.wave(DEPLOYMENT_ID, 1),
+        ExpressionAttributeValues: { ':ids': ['cmd-1', 'cmd-2', 'cmd-3'], ':running': 'RUNNING', ':at': '2026-01-01T00:00:00.000Z' },
+      });
+    });
+
+    it('records the current wave and announces that the wave started', async () => {
+      await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
+
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        Key: keys.meta(DEPLOYMENT_ID),
+        ExpressionAttributeNames: { '#f0': 'currentWave', '#f1': 'updatedAt' },
+        ExpressionAttributeValues: { ':v0': 1, ':v1': '2026-01-01T00:00:00.000Z' },
+      });
+      const entry = eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+      expect(entry?.DetailType).toBe('Deployment Status Change');
+      expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({
+        deploymentId: DEPLOYMENT_ID,
+        app: 'web',
+        environment: 'prod',
+        status: 'WAVE_STARTED',
+        wave: 1,
+      });
+    });
+
+    it('sends nothing on a retry when the wave already has command ids, and stores the new token for them', async () => {
+      givenWave(db, 1, fleet, ['cmd-a', 'cmd-b']);
+
+      const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-2', phase: 'deploy' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-b'] });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 0);
+      expect(batchWrittenItems(db)).toEqual([
+        expect.objectContaining({ ...keys.command('cmd-a'), token: 'token-2' }),
+        expect.objectContaining({ ...keys.command('cmd-b'), token: 'token-2' }),
+      ]);
+      expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 0);
+    });
+
+    it('fails before storing any token when SSM refuses a command', async () => {
+      ssm.reset();
+      ssm.on(SendCommandCommand).rejects(new Error('InvalidInstanceId'));
+
+      await expect(
+        handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext),
+      ).rejects.toThrow('InvalidInstanceId');
+      expect(db).toReceiveCommandTimes(BatchWriteCommand, 0);
+    });
+  });
+
+  describe('in the rollback phase', () => {
+    it('refuses with RollbackUnavailable and sends nothing when the spec has no previous version', async () => {
+      givenDeployment(db, specOf());
+      givenWave(db, 0, hosts(3), ['cmd-0']);
+
+      const error = await handler(
+        { state: stateOf({ wave: 1, waveCount: 1 }), taskToken: 'token-1', phase: 'rollback' },
+        lambdaContext,
+      ).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RollbackUnavailable);
+      expect(error).toMatchObject({ name: 'RollbackUnavailable', message: expect.stringContaining('no rollback possible for web/prod') });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 0);
+    });
+
+    it('rolls back only the hosts of waves that were commanded, to the previous version', async () => {
+      givenDeployment(db, specOf({ previousVersion: '1.2.2' }));
+      givenWave(db, 0, hosts(2), ['cmd-0']);
+      givenWave(db, 1, hosts(3, 10), ['cmd-00']);
+      givenWave(db, 2, hosts(4, 20));
+
+      const result = await handler({ state: stateOf({ wave: 2, waveCount: 3 }), taskToken: 'token-9', phase: 'rollback' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-1'] });
+      expect(ssm).toReceiveCommandExactlyOnceWith(SendCommandCommand, {
+        InstanceIds: [...hosts(2), ...hosts(3, 10)],
+        DocumentName: DEPLOY_DOCUMENT,
+        Parameters: { app: ['web'], environment: ['prod'], version: ['1.2.2'], action: ['rollback'] },
+        Comment: 'deployctl dep-1 rollback wave rollback',
+      });
+      const items = batchWrittenItems(db);
+      expect(items).toContainEqual(expect.objectContaining({ ...keys.wave(DEPLOYMENT_ID, ROLLBACK_WAVE), hosts: 5, status: 'PLANNED' }));
+      expect(items).toContainEqual(expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-9', wave: ROLLBACK_WAVE }));
+      const detail = JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}');
+      expect(detail).toMatchObject({ status: 'ROLLING_BACK', wave: ROLLBACK_WAVE });
+    });
+  });
+
+  it('refuses an event without a task token before touching anything', async () => {
+    await expect(handler({ state: stateOf(), taskToken: '', phase: 'deploy' }, lambdaContext)).rejects.toMatchObject({ name: 'ZodError' });
+    expect(db.calls()).toHaveLength(0);
+  });
+});
