@@ -37,7 +37,7 @@ export class RegionalStack extends Stack {
       comment: 'deployctl: rolling deployment',
       timeout: Duration.hours(24),
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.stateMachines = { rolling: rollingMachine };
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { outOfServiceBudget, PlanRefused, planRolling, planWaves, resolveCount } from '../../lambdas/core/plan.ts';
 import type { CountOrPercent } from '../../lambdas/core/spec.ts';
-import { hosts, specOf } from './support.ts';
+import { hosts, specOf } from './fixtures.ts';
 
 /** Distinct host names, in no particular order. */
 const hostLists = fc.uniqueArray(fc.stringMatching(/^h[0-9a-z]{1,8}$/), { minLength: 0, maxLength: 300 });

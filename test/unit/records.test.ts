@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LockHeld, RecordNotFound, Records, TokenNotFound } from '../../lambdas/adapters/aws/records.ts';
 import { type HostResult, keys } from '../../lambdas/core/records.ts';
-import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, putRequests, specOf, TABLE, type TableMock } from './support.ts';
+import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from './fixtures.ts';
+import { putRequests, type TableMock } from './support.ts';
 
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 

@@ -6,19 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
 import { DEPLOY_DOCUMENT } from '../../lambdas/core/spec.ts';
 import { createSendCommand, RollbackUnavailable } from '../../lambdas/handlers/send-command.ts';
-import {
-  acceptWrites,
-  awsTestDeps,
-  batchWrittenItems,
-  DEPLOYMENT_ID,
-  givenDeployment,
-  givenWave,
-  hosts,
-  lambdaContext,
-  NOW_EPOCH_SECONDS,
-  specOf,
-  stateOf,
-} from './support.ts';
+import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from './fixtures.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from './support.ts';
 
 describe('send-command', () => {
   const db = mockClient(DynamoDBDocumentClient);

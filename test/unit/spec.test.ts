@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, InvalidSpec, parseSpec } from '../../lambdas/core/spec.ts';
-import { minimalSpecInput } from './support.ts';
+import { minimalSpecInput } from './fixtures.ts';
 
 function fieldErrorsOf(input: unknown) {
   try {
@@ -46,38 +46,68 @@ describe('parseSpec', () => {
   });
 
   it.each([
-    [
-      'a batch size of 0 hosts',
-      { strategy: { type: 'rolling', batchSize: 0 } },
-      'strategy.batchSize',
-      'must be at least 1 host or more than 0%',
-    ],
-    [
-      'a batch size of 0%',
-      { strategy: { type: 'rolling', batchSize: '0%' } },
-      'strategy.batchSize',
-      'must be at least 1 host or more than 0%',
-    ],
-    ['a zero in a list of batch sizes', { strategy: { type: 'rolling', batchSize: [2, 0] } }, 'strategy.batchSize.1', 'at least 1 host'],
-    ['a maxErrors above 100%', { strategy: { type: 'rolling', maxErrors: '150%' } }, 'strategy.maxErrors', 'cannot exceed 100%'],
-    ['an unknown strategy', { strategy: { type: 'bogus' } }, 'strategy.type', 'Invalid discriminator'],
-    ['empty targets', { targets: {} }, 'targets', 'give exactly one of tags, instanceIds or resourceGroup'],
-    [
-      'two kinds of targets',
-      { targets: { tags: { Role: 'web' }, instanceIds: ['i-0123456789abcdef0'] } },
-      'targets',
-      'give exactly one of tags, instanceIds or resourceGroup',
-    ],
-    ['an empty tag filter', { targets: { tags: {} } }, 'targets.tags', 'tags needs at least one key'],
-    ['a malformed instance id', { targets: { instanceIds: ['i-xyz'] } }, 'targets.instanceIds.0', 'instance id'],
-    ['a version with a shell command', { version: '1.0; reboot' }, 'version', 'use letters, digits'],
-    ['an app with a command substitution', { app: '$(reboot)' }, 'app', 'use letters, digits'],
-    ['both regions and regionWaves', { regions: ['eu-west-1'], regionWaves: [['eu-west-1']] }, 'regionWaves', 'not both'],
-    ['a malformed region', { regions: ['europe'] }, 'regions.0', 'AWS region'],
-    ['a command timeout under 30 seconds', { command: { timeoutSeconds: 5 } }, 'command.timeoutSeconds', ''],
-    ['a document outside the allow list', { command: { document: 'AWS-RunPowerShellScript' } }, 'command.document', ''],
-  ] as const)('refuses %s, naming the field %j', (_case, overrides, field, message) => {
-    const errors = fieldErrorsOf({ ...minimalSpecInput, ...overrides });
+    {
+      case: 'a batch size of 0 hosts',
+      field: 'strategy.batchSize',
+      input: { strategy: { type: 'rolling', batchSize: 0 } },
+      message: 'must be at least 1 host',
+    },
+    {
+      case: 'a batch size of 0%',
+      field: 'strategy.batchSize',
+      input: { strategy: { type: 'rolling', batchSize: '0%' } },
+      message: 'more than 0%',
+    },
+    {
+      case: 'a zero in a list of batch sizes',
+      field: 'strategy.batchSize.1',
+      input: { strategy: { type: 'rolling', batchSize: [2, 0] } },
+      message: 'at least 1 host',
+    },
+    {
+      case: 'a maxErrors above 100%',
+      field: 'strategy.maxErrors',
+      input: { strategy: { type: 'rolling', maxErrors: '150%' } },
+      message: 'cannot exceed 100%',
+    },
+    { case: 'an unknown strategy', field: 'strategy.type', input: { strategy: { type: 'bogus' } }, message: 'Invalid discriminator' },
+    { case: 'empty targets', field: 'targets', input: { targets: {} }, message: 'give exactly one of tags, instanceIds or resourceGroup' },
+    {
+      case: 'two kinds of targets',
+      field: 'targets',
+      input: { targets: { tags: { Role: 'web' }, instanceIds: ['i-0123456789abcdef0'] } },
+      message: 'give exactly one of tags, instanceIds or resourceGroup',
+    },
+    { case: 'an empty tag filter', field: 'targets.tags', input: { targets: { tags: {} } }, message: 'tags needs at least one key' },
+    {
+      case: 'a malformed instance id',
+      field: 'targets.instanceIds.0',
+      input: { targets: { instanceIds: ['i-xyz'] } },
+      message: 'instance id',
+    },
+    { case: 'a version with a shell command', field: 'version', input: { version: '1.0; reboot' }, message: 'use letters, digits' },
+    { case: 'an app with a command substitution', field: 'app', input: { app: '$(reboot)' }, message: 'use letters, digits' },
+    {
+      case: 'both regions and regionWaves',
+      field: 'regionWaves',
+      input: { regions: ['eu-west-1'], regionWaves: [['eu-west-1']] },
+      message: 'not both',
+    },
+    { case: 'a malformed region', field: 'regions.0', input: { regions: ['europe'] }, message: 'AWS region' },
+    {
+      case: 'a command timeout under 30 seconds',
+      field: 'command.timeoutSeconds',
+      input: { command: { timeoutSeconds: 5 } },
+      message: '>=30',
+    },
+    {
+      case: 'a document outside the allow list',
+      field: 'command.document',
+      input: { command: { document: 'AWS-RunPowerShellScript' } },
+      message: 'Invalid input',
+    },
+  ])('refuses $case, naming the field $field', ({ field, input, message }) => {
+    const errors = fieldErrorsOf({ ...minimalSpecInput, ...input });
 
     expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
   });
@@ -102,7 +132,7 @@ describe('parseSpec', () => {
     expect(invalid.cause).toBeDefined();
   });
 
-  it('refuses any shell metacharacter in the app name or the version', () => {
+  it('refuses any shell metacharacter in the app, environment, version or previous version', () => {
     const safe = fc.stringMatching(/^[A-Za-z0-9._-]{0,10}$/);
     fc.assert(
       fc.property(

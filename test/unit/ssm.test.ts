@@ -2,7 +2,7 @@ import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, Send
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SsmFleet, SsmInventory } from '../../lambdas/adapters/aws/ssm.ts';
-import { host, hosts } from './support.ts';
+import { host, hosts } from './fixtures.ts';
 
 describe('SSM adapters', () => {
   const ssm = mockClient(SSMClient);

@@ -28,7 +28,7 @@ describe('reasonOf', () => {
     expect(reasonOf({ Error: 'AlarmFiring', Cause: 'AlarmFiring: HighErrors in ALARM' })).toBe('AlarmFiring: HighErrors in ALARM');
   });
 
-  it('keeps a JSON cause without an errorMessage as it is', () => {
+  it('prefixes a JSON cause without an errorMessage with the error name', () => {
     expect(reasonOf({ Error: 'States.Runtime', Cause: '{"detail":42}' })).toBe('States.Runtime: {"detail":42}');
   });
 

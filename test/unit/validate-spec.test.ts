@@ -8,7 +8,8 @@ import { keys } from '../../lambdas/core/records.ts';
 import { InvalidSpec } from '../../lambdas/core/spec.ts';
 import { LOCK_TTL_SECONDS } from '../../lambdas/handlers/deps.ts';
 import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
-import { acceptWrites, awsTestDeps, lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './support.ts';
+import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './fixtures.ts';
+import { acceptWrites, awsTestDeps } from './support.ts';
 
 const lockKey = keys.lock('web', 'prod');
 

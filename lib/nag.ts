@@ -1,0 +1,93 @@
+import { Arn, Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { HandlerName } from './orchestrator-functions.ts';
+import type { RegionalStack } from './regional-stack.ts';
+
+const XRAY = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions';
+const DESCRIBE_INSTANCES = 'ssm:DescribeInstanceInformation supports no resource-level permissions';
+const DESCRIBE_ALARMS =
+  'cloudwatch:DescribeAlarms reads gate alarms chosen per deployment (by name, prefix or tag), and returns composite alarms only when scoped to *';
+const LIST_INVOCATIONS = 'ssm:ListCommandInvocations supports no resource-level permissions';
+
+/** Why each function's role has `Resource: *` statements; the infra tests pin the actions behind each. */
+const WILDCARD_REASONS: Record<HandlerName, readonly string[]> = {
+  validateSpec: [XRAY],
+  planWaves: [XRAY, DESCRIBE_INSTANCES],
+  runPreChecks: [XRAY, DESCRIBE_INSTANCES, DESCRIBE_ALARMS],
+  sendCommand: [XRAY],
+  commandCallback: [XRAY],
+  evaluateWave: [XRAY, LIST_INVOCATIONS],
+  checkAlarms: [XRAY, DESCRIBE_ALARMS],
+  finalize: [XRAY],
+};
+
+/** The finding id cdk-nag's IAM5 reports for a wildcard resource (intrinsics written as `<AWS::Partition>`, `<Id.Arn>`). */
+function iam5ResourceId(scope: IConstruct, resource: string): string {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    if (node && typeof node === 'object') {
+      if ('Fn::Join' in node) {
+        const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
+        return parts.map(flatten).join(delimiter);
+      }
+      if ('Ref' in node) return `<${String(node.Ref)}>`;
+      if ('Fn::GetAtt' in node) {
+        const [id, attribute] = node['Fn::GetAtt'] as [string, string];
+        return `<${id}.${attribute}>`;
+      }
+    }
+    throw new Error(`cannot name the IAM5 finding for ${JSON.stringify(node)}`);
+  };
+  return `AwsSolutions-IAM5[Resource::${flatten(Stack.of(scope).resolve(resource))}]`;
+}
+
+function roleOf(construct: { readonly role?: IConstruct }, what: string): IConstruct {
+  if (!construct.role) throw new Error(`${what} has no role to acknowledge findings on`);
+  return construct.role;
+}
+
+/**
+ * Acknowledges the AwsSolutions findings that are deliberate, each on the
+ * narrowest construct and with its reason. Everything else is fixed in the
+ * constructs themselves (own log-writing roles instead of
+ * AWSLambdaBasicExecutionRole, state machine logging at level ALL).
+ */
+export function acknowledgeNagFindings(stack: RegionalStack): void {
+  for (const [name, fn] of Object.entries(stack.functions) as [HandlerName, RegionalStack['functions'][HandlerName]][]) {
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the pinned runtime: the bundle targets node22 and local mode and the test suites run the same handlers on Node 22; runtime upgrades are deliberate',
+    });
+    Validations.of(roleOf(fn, name)).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: WILDCARD_REASONS[name].join('; ') });
+  }
+
+  const sendCommandRole = roleOf(stack.functions.sendCommand, 'sendCommand');
+  Validations.of(sendCommandRole).acknowledge({
+    id: iam5ResourceId(stack, Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack)),
+    reason:
+      'Target EC2 instances are chosen per deployment (tags, ids or resource group); ssm:SendCommand is limited to this account and region and to the allow-listed documents',
+  });
+  Validations.of(sendCommandRole).acknowledge({
+    id: iam5ResourceId(stack, Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack)),
+    reason:
+      'Target on-premises (hybrid) managed instances are chosen per deployment; ssm:SendCommand is limited to this account and region and to the allow-listed documents',
+  });
+
+  for (const machine of Object.values(stack.stateMachines)) {
+    const role = roleOf(machine, machine.node.path);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery and related) support no resource-level permissions',
+    });
+    // The callback is invoked by EventBridge, never by a state machine.
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      if (name === 'commandCallback') continue;
+      Validations.of(role).acknowledge({
+        id: iam5ResourceId(stack, `${fn.functionArn}:*`),
+        reason: `LambdaInvoke grants the versions and aliases (<arn>:*) of the ${name} function it invokes, no other function`,
+      });
+    }
+  }
+}

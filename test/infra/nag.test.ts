@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { acknowledgeNagFindings } from '../../lib/nag.ts';
+import type { RegionalStack } from '../../lib/regional-stack.ts';
+import { regionalStack } from './synth.ts';
+
+const Report = z.object({
+  pluginReports: z.array(
+    z.object({
+      pluginName: z.string(),
+      violations: z.array(
+        z.object({ ruleName: z.string(), severity: z.string(), violatingConstructs: z.array(z.object({ constructPath: z.string() })) }),
+      ),
+    }),
+  ),
+});
+
+interface Finding {
+  readonly rule: string;
+  readonly severity: string;
+  readonly path: string;
+}
+
+const outdirs: string[] = [];
+
+/**
+ * Synthesizes the stack with the AwsSolutions pack, as bin/app.ts does, and
+ * returns every finding the validation report holds. Synthesis is told not to
+ * throw on findings so that the test can show them all.
+ */
+function synthesizeWithNag(acknowledge: boolean): { stack: RegionalStack; findings: Finding[] } {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-nag-'));
+  outdirs.push(outdir);
+  const { app, stack } = regionalStack({ outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (acknowledge) acknowledgeNagFindings(stack);
+  const assembly = app.synth();
+  const report = Report.parse(JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')));
+  const findings = report.pluginReports.flatMap((plugin) =>
+    plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => ({ rule: v.ruleName, severity: v.severity, path: c.constructPath }))),
+  );
+  return { stack, findings };
+}
+
+/** What acknowledgeNagFindings recorded: rule id, the construct it sits on, and the reason. */
+function acknowledgements(stack: RegionalStack): { id: string; path: string; reason: string }[] {
+  return stack.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          // Ids without a plugin prefix are recorded as annotation ids; cdk-nag matches them without it.
+          id: id.replace(/^annotation::/i, ''),
+          path: construct.node.path,
+          reason,
+        })),
+      ),
+  );
+}
+
+let acknowledged: ReturnType<typeof synthesizeWithNag>;
+let raw: ReturnType<typeof synthesizeWithNag>;
+
+beforeAll(() => {
+  acknowledged = synthesizeWithNag(true);
+  raw = synthesizeWithNag(false);
+});
+
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('leave no unacknowledged error or warning', () => {
+    expect(acknowledged.findings).toEqual([]);
+  });
+
+  it('leave no CDK warning or error annotation on the stack either', () => {
+    const annotations = Annotations.fromStack(acknowledged.stack);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('do run on the stack: without the acknowledgements they report findings', () => {
+    expect(raw.findings.length).toBeGreaterThan(0);
+    expect(raw.findings.map((f) => f.rule)).toContain('AwsSolutions-L1');
+  });
+
+  it('acknowledge only findings the stack really raises, each on the construct that raises it', () => {
+    const acks = acknowledgements(acknowledged.stack);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      const matched = raw.findings.some((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      expect(matched, `${ack.id} at ${ack.path}`).toBe(true);
+    }
+  });
+
+  it('acknowledge nothing at stack level, and give every acknowledgement a specific reason', () => {
+    for (const ack of acknowledgements(acknowledged.stack)) {
+      expect(ack.path, ack.id).not.toBe(acknowledged.stack.node.path);
+      expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  it('are fixed rather than acknowledged for managed policies and state machine logging', () => {
+    const rules = raw.findings.map((f) => f.rule);
+    expect(rules.filter((rule) => rule.startsWith('AwsSolutions-IAM4'))).toEqual([]);
+    expect(rules).not.toContain('AwsSolutions-SF1');
+  });
+
+  it('acknowledge wildcard SSM targets only on the sendCommand role', () => {
+    const targetAcks = acknowledgements(acknowledged.stack).filter((ack) => /instance\/\*\]$/.test(ack.id));
+    const sendCommandRole = acknowledged.stack.functions.sendCommand.role?.node.path;
+    expect(targetAcks).toHaveLength(2);
+    for (const ack of targetAcks) expect(ack.path, ack.id).toBe(sendCommandRole);
+  });
+});
