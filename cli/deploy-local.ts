@@ -43,7 +43,7 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
     throw new BadInput(`strategy.type: ${spec.strategy.type} has no state machine yet; use rolling or allAtOnce`);
   }
   const print = options.print;
-  const fleetDir = path.join(options.stateDir, 'fleet');
+  const fleetDir = path.resolve(options.stateDir, 'fleet');
   await createLocalFleet(fleetDir, spec, options.hosts, options.faults);
   print(
     `deployctl: ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} on ${options.hosts} local hosts`,
@@ -59,9 +59,12 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
     const begin = Date.now();
     let waveStarted = begin;
     let waveCount = 0;
+    const caught = new Set<string>();
     const onEvent = (event: EventLog) => {
       if (event.type === 'StateEntered' && event.state.name === 'Send Wave Command') waveStarted = Date.now();
-      if (event.type !== 'StateExited') return;
+      // A caught error still exits the state; its progress line is the failure's, printed at the end.
+      if (event.type === 'StateCaught') caught.add(event.state.name);
+      if (event.type !== 'StateExited' || caught.delete(event.state.name)) return;
       const out = event.state.output as Record<string, unknown> | undefined;
       switch (event.state.name) {
         case 'Validate Spec And Acquire Lock':

@@ -60,7 +60,8 @@ export class LocalFleet implements FleetCommands, Inventory {
 
   /** A host's folder: what the document script sees as its root. */
   hostDir(instanceId: string): string {
-    return path.join(this.options.dir, instanceId);
+    // Absolute: the script runs inside the host folder and finds its root through DEPLOYCTL_ROOT.
+    return path.resolve(this.options.dir, instanceId);
   }
 
   private async load(): Promise<Map<string, LocalHost>> {
