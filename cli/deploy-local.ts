@@ -8,6 +8,9 @@ import { BadInput } from './spec-input.ts';
 export interface LocalDeployOptions {
   /** Folder for the local fleet. */
   readonly stateDir: string;
+  /** A running DynamoDB Local to use; by default one is started and stopped. */
+  readonly dynamoEndpoint?: string;
+  readonly tableName?: string;
   /** Hosts in the local fleet. */
   readonly hosts: number;
   readonly faults: FleetFaults;
@@ -51,9 +54,9 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
   print(`  fleet: ${fleetDir}`);
 
   const started = Date.now();
-  const session = await startLocalSession({ fleetDir });
+  const session = await startLocalSession({ fleetDir, endpoint: options.dynamoEndpoint, tableName: options.tableName });
   print(
-    `  state machine synthesized from the CDK stack; DynamoDB Local at ${session.dynamo?.endpoint ?? 'given endpoint'} (${seconds(Date.now() - started)})`,
+    `  state machine synthesized from the CDK stack; DynamoDB Local at ${session.dynamo?.endpoint ?? options.dynamoEndpoint} (${seconds(Date.now() - started)})`,
   );
   try {
     const begin = Date.now();

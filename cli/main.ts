@@ -68,6 +68,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--offline-hosts <list>', 'with --local: hosts (numbered from 1) whose SSM agent is offline', indexes)
     .option('--alarm-in-wave <n>', 'with --local: a host of wave n reports unhealthy, which fires the alarm', positive)
     .option('--state-dir <path>', 'with --local: folder for the local fleet', '.deployctl')
+    .option('--dynamodb-endpoint <url>', 'with --local: use this running DynamoDB Local instead of starting one')
+    .option('--table <name>', 'with --local: table name in DynamoDB Local', 'deployctl')
     .option('--json', 'print the final deployment record as JSON on stdout (progress goes to stderr)')
     .option('--verbose', "show the handlers' structured logs")
     .action(async (opts) => {
@@ -81,6 +83,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const print = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
       const { run, record } = await deployLocal(input, {
         stateDir: opts.stateDir,
+        dynamoEndpoint: opts.dynamodbEndpoint,
+        tableName: opts.table,
         hosts: opts.hosts,
         faults: { failingHosts: opts.failHosts, offlineHosts: opts.offlineHosts, alarmInWave: opts.alarmInWave },
         json: Boolean(opts.json),

@@ -1,9 +1,13 @@
+import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
+/** The repository root: bundling finds the lock file here whatever the working directory. */
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
 export interface OrchestratorFunctionProps {
   /** Path of the entry file (exports `handler`). */
@@ -41,6 +45,8 @@ export class OrchestratorFunction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       role,
       entry: props.entry,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       handler: 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,

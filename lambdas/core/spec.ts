@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
@@ -151,12 +152,39 @@ export const Gates = z
   .strict();
 export type Gates = z.infer<typeof Gates>;
 
+function cronIsValid(cron: string): boolean {
+  try {
+    new Cron(cron, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function timezoneIsValid(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const Window = z
   .object({
     /** Five-field cron expression: when the window opens. */
-    cron: z.string().min(9).max(100),
+    cron: z
+      .string()
+      .min(9)
+      .max(100)
+      .refine((cron) => cronIsValid(cron), 'not a valid cron expression (five fields: minute hour day-of-month month day-of-week)'),
     durationMinutes: z.number().int().min(1).max(10_080),
-    timezone: z.string().min(1).max(64).default('UTC'),
+    timezone: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine((tz) => timezoneIsValid(tz), 'not an IANA time zone (for example Europe/Paris or UTC)')
+      .default('UTC'),
     blackoutDates: z
       .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD'))
       .max(366)

@@ -45,6 +45,11 @@ export function checkWindow(window: Window, now: Date): WindowCheck {
   }
   // The latest opening at or before now; a cron time equal to now counts.
   const last = cron.match(now) && now.getSeconds() === 0 ? now : cron.previousRuns(1, now)[0];
+  // A window that opened on a blackout date stays shut, even past midnight.
+  if (last && blackout.has(localDate(last, window.timezone)) && now.getTime() < last.getTime() + durationMs) {
+    const next = nextOpening(cron, now, blackout, window.timezone);
+    return { open: false, reason: `the window opened on ${localDate(last, window.timezone)}, a blackout date`, nextOpening: next };
+  }
   if (last && now.getTime() < last.getTime() + durationMs) {
     return { open: true, reason: `window opened ${last.toISOString()} and closes ${new Date(last.getTime() + durationMs).toISOString()}` };
   }

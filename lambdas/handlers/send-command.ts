@@ -31,44 +31,40 @@ export function createSendCommand(deps: Deps) {
     const now = deps.clock.now();
 
     const wave = phase === 'deploy' ? state.wave : ROLLBACK_WAVE;
-    // A retried invocation finds the commands it already sent and only stores the new token.
-    const already = await deps.records.getWaveCommands(id, wave);
-    if (already.length > 0) {
-      await deps.records.putCommandTokens(id, wave, already, taskToken, now);
-      logger.info('commands already sent; token refreshed', { deploymentId: id, wave, commandIds: already });
-      return { commandIds: already };
-    }
-
-    let hosts: string[];
-    if (phase === 'deploy') {
-      hosts = await deps.records.getWaveHosts(id, wave);
-    } else {
-      hosts = [];
-      for (let w = 0; w < state.waveCount; w++) {
-        if ((await deps.records.getWaveCommands(id, w)).length > 0) hosts.push(...(await deps.records.getWaveHosts(id, w)));
-      }
-      await deps.records.putWave(id, wave, hosts);
-    }
     const command = commandFor(spec, phase);
     if (!command) {
       throw new RollbackUnavailable(
         `no rollback possible for ${spec.app}/${spec.environment}: no previousVersion and no earlier successful release (give previousVersion or rollbackCommand)`,
       );
     }
+    const hosts = phase === 'deploy' ? await deps.records.getWaveHosts(id, wave) : await rollbackHosts(deps, state);
 
-    const commandIds: string[] = [];
-    for (const batch of chunk(hosts, SEND_COMMAND_LIMIT)) {
-      commandIds.push(
-        await deps.fleet.send({
-          instanceIds: batch,
-          document: command.document,
-          parameters: command.parameters,
-          timeoutSeconds: command.timeoutSeconds,
-          comment: `deployctl ${id} ${phase} wave ${phase === 'deploy' ? wave + 1 : 'rollback'}`.slice(0, 100),
-        }),
-      );
+    // A retried invocation resumes after the chunks an earlier attempt already sent.
+    const commandIds = await deps.records.getWaveCommands(id, wave);
+    const resumed = commandIds.length > 0;
+    const batches = chunk(hosts, SEND_COMMAND_LIMIT);
+    for (const batch of batches.slice(commandIds.length)) {
+      const commandId = await deps.fleet.send({
+        instanceIds: batch,
+        document: command.document,
+        parameters: command.parameters,
+        timeoutSeconds: command.timeoutSeconds,
+        comment: `deployctl ${id} ${phase} wave ${phase === 'deploy' ? wave + 1 : 'rollback'}`.slice(0, 100),
+      });
+      await deps.records.addWaveCommand(id, wave, commandId, now);
+      commandIds.push(commandId);
     }
-    await deps.records.putCommandTokens(id, wave, commandIds, taskToken, now);
+    const { waveDone } = await deps.records.putCommandTokens(id, wave, commandIds, taskToken, now);
+    // Nothing to wait for (no hosts), or every command finished before this token was stored:
+    // no status event will wake the execution, so this call does.
+    const settle = async () => {
+      if (commandIds.length === 0 || waveDone) await deps.callbacks.succeed(taskToken, { commandIds, settled: true });
+      return { commandIds };
+    };
+    if (resumed) {
+      logger.info('resumed sending; token refreshed', { deploymentId: id, wave, commandIds });
+      return settle();
+    }
     if (phase === 'deploy') await deps.records.updateDeployment(id, { currentWave: wave }, now);
     await deps.records.appendEvent(
       id,
@@ -88,6 +84,19 @@ export function createSendCommand(deps: Deps) {
       },
     });
     logger.info('commands sent', { deploymentId: id, phase, wave, hosts: hosts.length, commands: commandIds.length });
-    return { commandIds };
+    return settle();
   });
+}
+
+/** The hosts a rollback commands: those of every wave that was sent, fixed once so a retry sends the same chunks. */
+async function rollbackHosts(deps: Deps, state: DeploymentState): Promise<string[]> {
+  const id = state.deploymentId;
+  const stored = await deps.records.getWaveHosts(id, ROLLBACK_WAVE);
+  if (stored.length > 0) return stored;
+  const hosts: string[] = [];
+  for (let w = 0; w < state.waveCount; w++) {
+    if ((await deps.records.getWaveCommands(id, w)).length > 0) hosts.push(...(await deps.records.getWaveHosts(id, w)));
+  }
+  await deps.records.putWave(id, ROLLBACK_WAVE, hosts);
+  return hosts;
 }

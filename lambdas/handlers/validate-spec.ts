@@ -5,6 +5,14 @@ import { parseSpec } from '../core/spec.ts';
 import type { DeploymentState } from '../core/state.ts';
 import { type Deps, LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from './deps.ts';
 
+/** The deployment id was used by another execution: its record is left as it is. */
+export class DeploymentExists extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeploymentExists';
+  }
+}
+
 const Input = z.object({ spec: z.unknown(), executionName: z.string().min(1) });
 
 /**
@@ -24,6 +32,14 @@ export function createValidateSpec(deps: Deps) {
     const created = await deps.records.createDeployment(deploymentId, spec, executionName, now);
     if (created === 'created') {
       await deps.records.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
+    } else {
+      // A retry of this very execution goes on; another execution reusing the id must not touch the record.
+      const existing = await deps.records.getDeployment(deploymentId);
+      if (existing.executionName !== executionName) {
+        throw new DeploymentExists(
+          `deployment ${deploymentId} already exists (${existing.status}, execution ${existing.executionName}); give a new deploymentId`,
+        );
+      }
     }
     try {
       await deps.records.acquireLock(spec.app, spec.environment, deploymentId, now, LOCK_TTL_SECONDS);
@@ -35,12 +51,18 @@ export function createValidateSpec(deps: Deps) {
       }
       throw error;
     }
-    await deps.records.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
-    await deps.records.appendEvent(deploymentId, 'LockAcquired', 'deployctl', {}, now);
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
-    });
+    try {
+      await deps.records.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
+      await deps.records.appendEvent(deploymentId, 'LockAcquired', 'deployctl', {}, now);
+      await deps.events.put({
+        detailType: 'Deployment Status Change',
+        detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
+      });
+    } catch (error) {
+      // Nothing started: give the lock back so that a failed start never blocks the next deployment.
+      await deps.records.releaseLock(spec.app, spec.environment, deploymentId);
+      throw error;
+    }
 
     const pause = spec.strategy.type === 'rolling' ? spec.strategy.pauseSeconds : 0;
     return {

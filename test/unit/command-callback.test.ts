@@ -32,9 +32,9 @@ describe('command-callback', () => {
     });
   });
 
-  function waveAfterUpdate(completed: string[]) {
+  function waveAfterUpdate(completed: string[], allSent = true) {
     db.on(UpdateCommand).resolves({
-      Attributes: { ...keys.wave(DEPLOYMENT_ID, 0), commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(completed) },
+      Attributes: { ...keys.wave(DEPLOYMENT_ID, 0), allSent, commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(completed) },
     });
   }
 
@@ -70,6 +70,13 @@ describe('command-callback', () => {
 
   it('does not wake the execution while another command of the wave is outstanding', async () => {
     waveAfterUpdate(['cmd-2']);
+
+    await expect(handler(statusChange('cmd-2', 'Success'), lambdaContext)).resolves.toEqual({ woke: false });
+    expect(sfn).toReceiveCommandTimes(SendTaskSuccessCommand, 0);
+  });
+
+  it('does not wake the execution before the sender has stored every command of the wave', async () => {
+    waveAfterUpdate(['cmd-1', 'cmd-2'], false);
 
     await expect(handler(statusChange('cmd-2', 'Success'), lambdaContext)).resolves.toEqual({ woke: false });
     expect(sfn).toReceiveCommandTimes(SendTaskSuccessCommand, 0);

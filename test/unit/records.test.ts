@@ -263,17 +263,30 @@ describe('Records', () => {
     });
   });
 
-  describe('putCommandTokens', () => {
-    it('records the wave commands before storing the token under each command id', async () => {
+  describe('addWaveCommand', () => {
+    it('appends one sent command to the wave, keeping the first send time', async () => {
       db.on(UpdateCommand).resolves({});
+
+      await records.addWaveCommand(DEPLOYMENT_ID, 2, 'cmd-7', NOW);
+
+      expect(db).toReceiveCommandExactlyOnceWith(UpdateCommand, {
+        TableName: TABLE,
+        Key: keys.wave(DEPLOYMENT_ID, 2),
+        UpdateExpression:
+          'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':none': [], ':one': ['cmd-7'], ':running': 'RUNNING', ':at': '2026-01-01T00:00:00.000Z' },
+      });
+    });
+  });
+
+  describe('putCommandTokens', () => {
+    it('stores the token under each command id before marking the wave fully sent', async () => {
+      db.on(UpdateCommand).resolves({ Attributes: { allSent: true, commandIds: ['cmd-1', 'cmd-2'] } });
       db.on(BatchWriteCommand).resolves({});
 
-      await records.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1', 'cmd-2'], 'token-1', NOW);
+      const result = await records.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1', 'cmd-2'], 'token-1', NOW);
 
-      expect(db).toReceiveCommandWith(UpdateCommand, {
-        Key: keys.wave(DEPLOYMENT_ID, 2),
-        ExpressionAttributeValues: { ':ids': ['cmd-1', 'cmd-2'], ':running': 'RUNNING', ':at': '2026-01-01T00:00:00.000Z' },
-      });
       const ttl = NOW_EPOCH_SECONDS + 3 * 24 * 3600;
       expect(db).toReceiveCommandWith(BatchWriteCommand, {
         RequestItems: putRequests(
@@ -281,8 +294,21 @@ describe('Records', () => {
           { pk: 'CMD#cmd-2', sk: 'TOKEN', token: 'token-1', deploymentId: DEPLOYMENT_ID, wave: 2, ttl },
         ),
       });
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        Key: keys.wave(DEPLOYMENT_ID, 2),
+        UpdateExpression: 'SET allSent = :yes, tokenAt = :at',
+        ReturnValues: 'ALL_NEW',
+      });
       const order = db.calls().map((call) => call.args[0].constructor.name);
-      expect(order).toEqual(['UpdateCommand', 'BatchWriteCommand']);
+      expect(order).toEqual(['BatchWriteCommand', 'UpdateCommand']);
+      expect(result).toEqual({ waveDone: false });
+    });
+
+    it('reports the wave done when every command finished before the token was stored', async () => {
+      db.on(UpdateCommand).resolves({ Attributes: { allSent: true, commandIds: ['cmd-1'], completedCommands: new Set(['cmd-1']) } });
+      db.on(BatchWriteCommand).resolves({});
+
+      await expect(records.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1'], 'token-2', NOW)).resolves.toEqual({ waveDone: true });
     });
   });
 
@@ -295,7 +321,9 @@ describe('Records', () => {
     });
 
     it('adds the command to the completed set of its wave and reports the wave done when none is left', async () => {
-      db.on(UpdateCommand).resolves({ Attributes: { commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(['cmd-1', 'cmd-2']) } });
+      db.on(UpdateCommand).resolves({
+        Attributes: { allSent: true, commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(['cmd-1', 'cmd-2']) },
+      });
 
       const completion = await records.completeCommand('cmd-2');
 

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -13,12 +14,15 @@ describe('send-command', () => {
   const db = mockClient(DynamoDBDocumentClient);
   const ssm = mockClient(SSMClient);
   const eventbridge = mockClient(EventBridgeClient);
+  const sfn = mockClient(SFNClient);
   const handler = createSendCommand(awsTestDeps());
 
   beforeEach(() => {
     db.reset();
     ssm.reset();
     eventbridge.reset();
+    sfn.reset();
+    sfn.on(SendTaskSuccessCommand).resolves({});
     acceptWrites(db);
     eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     ssm
@@ -73,10 +77,13 @@ describe('send-command', () => {
           ttl,
         })),
       );
-      expect(db).toReceiveCommandWith(UpdateCommand, {
-        Key: keys.wave(DEPLOYMENT_ID, 1),
-        ExpressionAttributeValues: { ':ids': ['cmd-1', 'cmd-2', 'cmd-3'], ':running': 'RUNNING', ':at': '2026-01-01T00:00:00.000Z' },
-      });
+      const appended = db
+        .commandCalls(UpdateCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) => input.UpdateExpression?.startsWith('SET commandIds = list_append'))
+        .map((input) => input.ExpressionAttributeValues?.[':one']);
+      expect(appended).toEqual([['cmd-1'], ['cmd-2'], ['cmd-3']]);
+      expect(sfn).toReceiveCommandTimes(SendTaskSuccessCommand, 0);
     });
 
     it('records the current wave and announces that the wave started', async () => {
@@ -98,18 +105,52 @@ describe('send-command', () => {
       });
     });
 
-    it('sends nothing on a retry when the wave already has command ids, and stores the new token for them', async () => {
+    it('resumes a retry after the chunks an earlier attempt sent, and stores the new token for every command', async () => {
       givenWave(db, 1, fleet, ['cmd-a', 'cmd-b']);
 
       const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-2', phase: 'deploy' }, lambdaContext);
 
-      expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-b'] });
-      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 0);
+      expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-b', 'cmd-1'] });
+      expect(ssm).toReceiveCommandExactlyOnceWith(SendCommandCommand, { InstanceIds: fleet.slice(100) });
       expect(batchWrittenItems(db)).toEqual([
         expect.objectContaining({ ...keys.command('cmd-a'), token: 'token-2' }),
         expect.objectContaining({ ...keys.command('cmd-b'), token: 'token-2' }),
+        expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-2' }),
       ]);
       expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 0);
+    });
+
+    it('sends nothing on a retry after every chunk was sent, and wakes the execution itself when all had finished', async () => {
+      givenWave(db, 1, hosts(50), ['cmd-a']);
+      db.on(UpdateCommand, { UpdateExpression: 'SET allSent = :yes, tokenAt = :at' }).resolves({
+        Attributes: { allSent: true, commandIds: ['cmd-a'], completedCommands: new Set(['cmd-a']) },
+      });
+
+      const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-3', phase: 'deploy' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-a'] });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 0);
+      expect(sfn).toReceiveCommandExactlyOnceWith(SendTaskSuccessCommand, {
+        taskToken: 'token-3',
+        output: JSON.stringify({ commandIds: ['cmd-a'], settled: true }),
+      });
+    });
+
+    it('keeps the commands sent before SSM refused one, so a retry does not send them again', async () => {
+      ssm.reset();
+      ssm
+        .on(SendCommandCommand)
+        .resolvesOnce({ Command: { CommandId: 'cmd-1' } })
+        .rejectsOnce(new Error('ThrottlingException'));
+
+      await expect(
+        handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext),
+      ).rejects.toThrow('ThrottlingException');
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        Key: keys.wave(DEPLOYMENT_ID, 1),
+        ExpressionAttributeValues: expect.objectContaining({ ':one': ['cmd-1'] }),
+      });
+      expect(db).toReceiveCommandTimes(BatchWriteCommand, 0);
     });
 
     it('fails before storing any token when SSM refuses a command', async () => {
@@ -158,6 +199,17 @@ describe('send-command', () => {
       expect(items).toContainEqual(expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-9', wave: ROLLBACK_WAVE }));
       const detail = JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}');
       expect(detail).toMatchObject({ status: 'ROLLING_BACK', wave: ROLLBACK_WAVE });
+    });
+
+    it('wakes the execution at once when no host was commanded yet: there is nothing to roll back', async () => {
+      givenDeployment(db, specOf({ previousVersion: '1.2.2' }));
+      givenWave(db, 0, hosts(2));
+
+      const result = await handler({ state: stateOf({ wave: 0, waveCount: 1 }), taskToken: 'token-4', phase: 'rollback' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: [] });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 0);
+      expect(sfn).toReceiveCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-4' });
     });
   });
 

@@ -106,6 +106,18 @@ describe('parseSpec', () => {
       input: { command: { document: 'AWS-RunPowerShellScript' } },
       message: 'Invalid input',
     },
+    {
+      case: 'a window cron that is not cron',
+      field: 'window.cron',
+      input: { window: { cron: 'every saturday', durationMinutes: 60 } },
+      message: 'not a valid cron expression',
+    },
+    {
+      case: 'a window in an unknown time zone',
+      field: 'window.timezone',
+      input: { window: { cron: '0 2 * * 6', durationMinutes: 60, timezone: 'Mars/Olympus' } },
+      message: 'not an IANA time zone',
+    },
   ])('refuses $case, naming the field $field', ({ field, input, message }) => {
     const errors = fieldErrorsOf({ ...minimalSpecInput, ...input });
 

@@ -1,13 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LockHeld } from '../../lambdas/adapters/aws/records.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { InvalidSpec } from '../../lambdas/core/spec.ts';
 import { LOCK_TTL_SECONDS } from '../../lambdas/handlers/deps.ts';
-import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
+import { createValidateSpec, DeploymentExists } from '../../lambdas/handlers/validate-spec.ts';
 import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './fixtures.ts';
 import { acceptWrites, awsTestDeps } from './support.ts';
 
@@ -103,6 +103,9 @@ describe('validate-spec', () => {
 
   it('does not record a second request event when a retry finds the deployment recorded already', async () => {
     db.on(PutCommand, { Item: { sk: 'META' } }).rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
+    db.on(GetCommand, { Key: keys.meta('exec-1') }).resolves({
+      Item: { ...keys.meta('exec-1'), status: 'PENDING', executionName: 'exec-1' },
+    });
 
     await handler({ spec: minimalSpecInput, executionName: 'exec-1' }, lambdaContext);
 
@@ -112,6 +115,31 @@ describe('validate-spec', () => {
       .filter((item) => String(item?.sk).startsWith('EVENT#'))
       .map((item) => item?.type);
     expect(eventTypes).toEqual(['LockAcquired']);
+  });
+
+  it('refuses a deployment id that another execution used, leaving its record and the lock alone', async () => {
+    db.on(PutCommand, { Item: { sk: 'META' } }).rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
+    db.on(GetCommand, { Key: keys.meta('release-42') }).resolves({
+      Item: { ...keys.meta('release-42'), status: 'SUCCEEDED', executionName: 'exec-0' },
+    });
+
+    const error = await handler(
+      { spec: { ...minimalSpecInput, deploymentId: 'release-42' }, executionName: 'exec-1' },
+      lambdaContext,
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DeploymentExists);
+    expect(error).toMatchObject({ message: 'deployment release-42 already exists (SUCCEEDED, execution exec-0); give a new deploymentId' });
+    expect(db).not.toReceiveCommandWith(PutCommand, { Item: lockKey });
+    expect(db).toReceiveCommandTimes(UpdateCommand, 0);
+  });
+
+  it('gives the lock back when the start cannot be recorded after taking it', async () => {
+    db.on(UpdateCommand, { Key: keys.meta('exec-1') }).rejects(new Error('InternalServerError'));
+
+    await expect(handler({ spec: minimalSpecInput, executionName: 'exec-1' }, lambdaContext)).rejects.toThrow('InternalServerError');
+
+    expect(db).toReceiveCommandWith(DeleteCommand, { Key: lockKey, ExpressionAttributeValues: { ':me': 'exec-1' } });
   });
 
   describe('when another deployment holds the lock', () => {

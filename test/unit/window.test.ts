@@ -121,6 +121,20 @@ describe('checkWindow', () => {
       expect(checkWindow(window, new Date('2026-01-02T23:30:00Z'))).toMatchObject({ open: false, reason: '2026-01-03 is a blackout date' });
     });
 
+    it('stays closed after midnight when the window opened on a blackout date', () => {
+      // Opens Saturday 23:00 Berlin for three hours; Saturday 2026-01-03 is blacked out, Sunday is not.
+      const window = windowOf({ cron: '0 23 * * 6', durationMinutes: 180, blackoutDates: ['2026-01-03'] });
+
+      const check = checkWindow(window, new Date('2026-01-04T00:30:00Z'));
+
+      expect(check).toEqual({
+        open: false,
+        reason: 'the window opened on 2026-01-03, a blackout date',
+        nextOpening: new Date('2026-01-10T22:00:00Z'),
+      });
+      expect(checkWindow(window, new Date('2026-01-11T00:30:00Z')).open).toBe(true);
+    });
+
     it('skips blacked-out openings when naming the next opening from outside the window', () => {
       const check = checkWindow(windowOf({ blackoutDates: ['2026-01-10'] }), new Date('2026-01-05T12:00:00Z'));
 

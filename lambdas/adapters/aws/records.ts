@@ -193,21 +193,48 @@ export class Records {
   }
 
   /**
-   * Remembers which commands a waiting task is waiting for. The wave item is
-   * written before the command items, so a completion never sees a partial list.
+   * Appends one sent command to its wave as soon as SendCommand returns, so a
+   * retried send resumes after the chunks already sent instead of resending them.
    */
-  async putCommandTokens(id: string, wave: number, commandIds: readonly string[], token: string, now: Date): Promise<void> {
-    const ttl = Math.floor(now.getTime() / 1000) + COMMAND_TOKEN_TTL_SECONDS;
+  async addWaveCommand(id: string, wave: number, commandId: string, now: Date): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: keys.wave(id, wave),
-        UpdateExpression: 'SET commandIds = :ids, #status = :running, sentAt = :at REMOVE completedCommands',
+        UpdateExpression:
+          'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':ids': commandIds, ':running': 'RUNNING', ':at': now.toISOString() },
+        ExpressionAttributeValues: { ':none': [], ':one': [commandId], ':running': 'RUNNING', ':at': now.toISOString() },
       }),
     );
+  }
+
+  /**
+   * Stores the waiting task's token under each of the wave's command ids, then
+   * marks the wave fully sent. Completions count only once the wave is fully
+   * sent; whichever of this call and the last completion comes second sees the
+   * wave done, so exactly one of them wakes the execution. Returns whether every
+   * command had already finished (then the caller wakes it).
+   */
+  async putCommandTokens(
+    id: string,
+    wave: number,
+    commandIds: readonly string[],
+    token: string,
+    now: Date,
+  ): Promise<{ waveDone: boolean }> {
+    const ttl = Math.floor(now.getTime() / 1000) + COMMAND_TOKEN_TTL_SECONDS;
     await this.batchPut(commandIds.map((commandId) => ({ ...keys.command(commandId), token, deploymentId: id, wave, ttl })));
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.wave(id, wave),
+        UpdateExpression: 'SET allSent = :yes, tokenAt = :at',
+        ExpressionAttributeValues: { ':yes': true, ':at': now.toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { waveDone: waveDone(Attributes) };
   }
 
   /** Marks one command finished and tells whether the wave has none left. */
@@ -225,9 +252,7 @@ export class Records {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const expected = (Attributes?.commandIds as string[] | undefined) ?? [];
-    const completed = (Attributes?.completedCommands as Set<string> | undefined) ?? new Set<string>();
-    return { token: Item.token as string, deploymentId, wave, waveDone: expected.every((c) => completed.has(c)) };
+    return { token: Item.token as string, deploymentId, wave, waveDone: waveDone(Attributes) };
   }
 
   async getWaveCommands(id: string, wave: number): Promise<string[]> {
@@ -351,4 +376,11 @@ export class Records {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A wave is done when all its commands were sent and every one has finished. */
+function waveDone(wave: Record<string, unknown> | undefined): boolean {
+  if (wave?.allSent !== true) return false;
+  const completed = (wave.completedCommands as Set<string> | undefined) ?? new Set<string>();
+  return ((wave.commandIds as string[] | undefined) ?? []).every((c) => completed.has(c));
 }

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+/**
+ * `deployctl deploy --local` as a user runs it: a separate process, its own
+ * working directory, a relative state dir, exit codes and --json on stdout.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+const BIN = path.join(ROOT, 'bin/deployctl.ts');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function deployctl(cwd: string, args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(TSX, [BIN, ...args], { cwd, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('deployctl deploy --local', () => {
+  let cwd: string;
+  let table = 0;
+  const local = (...args: string[]) => [
+    'deploy',
+    '--local',
+    '--demo',
+    '--state-dir',
+    'state',
+    '--dynamodb-endpoint',
+    inject('dynamoEndpoint'),
+    '--table',
+    `cli-${process.pid}-${table++}`,
+    ...args,
+  ];
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(tmpdir(), 'deployctl-cli-'));
+  });
+  afterAll(async () => {
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('deploys the demo to a fleet under a relative state dir, exits 0 and prints the record as JSON', async () => {
+    const run = await deployctl(cwd, local('--json'));
+
+    expect(run.code).toBe(0);
+    const { execution, record } = JSON.parse(run.stdout);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', waveCount: 4, hostCount: 12, succeeded: 12, failed: 0 });
+    expect(run.stderr).toContain('✓ wave 4/4');
+    // The hosts ran the deploy document from the fleet under the working directory.
+    const current = await readFile(path.join(cwd, 'state/fleet/i-0000000000000000c/opt/deployctl/demo-web/current'), 'utf8');
+    expect(current.trim()).toBe('2.0.0');
+  });
+
+  it('exits 1 with the record ROLLED_BACK when planted failures exceed maxErrors, and the changed hosts are back on 1.0.0', async () => {
+    const run = await deployctl(cwd, local('--fail-hosts', '5,6', '--max-errors', '1'));
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('✗ wave 2/4');
+    expect(run.stdout).toContain('✗ ROLLED_BACK');
+    const firstHost = await readFile(path.join(cwd, 'state/fleet/i-00000000000000001/opt/deployctl/demo-web/current'), 'utf8');
+    expect(firstHost.trim()).toBe('1.0.0');
+  });
+
+  it('exits 2 naming every bad field, and starts nothing', async () => {
+    const run = await deployctl(cwd, [
+      'deploy',
+      '--local',
+      '--demo',
+      '--state-dir',
+      'untouched',
+      '--version',
+      '1.0;reboot',
+      '--batch-size',
+      '0',
+    ]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nothing was started');
+    expect(run.stderr).toMatch(/version: .*letters, digits/);
+    expect(run.stderr).toMatch(/strategy\.batchSize: /);
+    await expect(readFile(path.join(cwd, 'untouched/fleet'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
