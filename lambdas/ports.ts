@@ -75,6 +75,20 @@ export interface TaskCallbacks {
   fail(token: string, error: string, cause: string): Promise<void>;
 }
 
+/** One target group of a weighted forward action and its weight (an integer from 0 to 999). */
+export interface TargetGroupWeight {
+  readonly targetGroupArn: string;
+  readonly weight: number;
+}
+
+/** An ALB listener's weighted forward action (Elastic Load Balancing v2). */
+export interface Traffic {
+  /** The listener's current default forward weights. */
+  weights(listenerArn: string): Promise<TargetGroupWeight[]>;
+  /** Replaces the listener's default action with one weighted forward to these target groups. */
+  shift(listenerArn: string, weights: readonly TargetGroupWeight[]): Promise<void>;
+}
+
 export interface StatusEvent {
   readonly detailType: 'Deployment Status Change';
   readonly detail: Record<string, unknown>;

@@ -8,6 +8,11 @@ const DESCRIBE_INSTANCES = 'ssm:DescribeInstanceInformation supports no resource
 const DESCRIBE_ALARMS =
   'cloudwatch:DescribeAlarms reads gate alarms chosen per deployment (by name, prefix or tag), and returns composite alarms only when scoped to *';
 const LIST_INVOCATIONS = 'ssm:ListCommandInvocations supports no resource-level permissions';
+const DESCRIBE_LISTENERS = 'elasticloadbalancing:DescribeListeners supports no resource-level permissions';
+/** Functions that EventBridge or a caller invokes, never a state machine. */
+const NOT_INVOKED_BY_STATE_MACHINES: readonly HandlerName[] = ['commandCallback', 'controlDeployment', 'executionStatus'];
+/** Functions only the blue-green state machine invokes. */
+const BLUE_GREEN_ONLY: readonly HandlerName[] = ['shiftTraffic', 'switchBack'];
 
 /** Why each function's role has `Resource: *` statements; the infra tests pin the actions behind each. */
 const WILDCARD_REASONS: Record<HandlerName, readonly string[]> = {
@@ -19,6 +24,12 @@ const WILDCARD_REASONS: Record<HandlerName, readonly string[]> = {
   evaluateWave: [XRAY, LIST_INVOCATIONS],
   checkAlarms: [XRAY, DESCRIBE_ALARMS],
   finalize: [XRAY],
+  checkControls: [XRAY],
+  awaitGate: [XRAY],
+  controlDeployment: [XRAY],
+  shiftTraffic: [XRAY, DESCRIBE_LISTENERS],
+  switchBack: [XRAY, DESCRIBE_LISTENERS],
+  executionStatus: [XRAY],
 };
 
 /** The finding id cdk-nag's IAM5 reports for a wildcard resource (intrinsics written as `<AWS::Partition>`, `<Id.Arn>`). */
@@ -74,6 +85,14 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
       'Target on-premises (hybrid) managed instances are chosen per deployment; ssm:SendCommand is limited to this account and region and to the allow-listed documents',
   });
 
+  for (const name of ['shiftTraffic', 'switchBack'] as const) {
+    Validations.of(roleOf(stack.functions[name], name)).acknowledge({
+      id: iam5ResourceId(stack, Arn.format({ service: 'elasticloadbalancing', resource: 'listener', resourceName: 'app/*' }, stack)),
+      reason:
+        'Each blue-green spec names its own ALB listener; elasticloadbalancing:ModifyListener is limited to application load balancer listeners of this account and region',
+    });
+  }
+
   for (const machine of Object.values(stack.stateMachines)) {
     const role = roleOf(machine, machine.node.path);
     Validations.of(role).acknowledge({
@@ -81,9 +100,9 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
       reason:
         'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery and related) support no resource-level permissions',
     });
-    // The callback is invoked by EventBridge, never by a state machine.
-    for (const [name, fn] of Object.entries(stack.functions)) {
-      if (name === 'commandCallback') continue;
+    for (const [name, fn] of Object.entries(stack.functions) as [HandlerName, RegionalStack['functions'][HandlerName]][]) {
+      if (NOT_INVOKED_BY_STATE_MACHINES.includes(name)) continue;
+      if (BLUE_GREEN_ONLY.includes(name) && machine !== stack.stateMachines.blueGreen) continue;
       Validations.of(role).acknowledge({
         id: iam5ResourceId(stack, `${fn.functionArn}:*`),
         reason: `LambdaInvoke grants the versions and aliases (<arn>:*) of the ${name} function it invokes, no other function`,

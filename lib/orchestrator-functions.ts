@@ -21,6 +21,12 @@ export interface OrchestratorFunctions {
   readonly evaluateWave: NodejsFunction;
   readonly checkAlarms: NodejsFunction;
   readonly finalize: NodejsFunction;
+  readonly checkControls: NodejsFunction;
+  readonly awaitGate: NodejsFunction;
+  readonly controlDeployment: NodejsFunction;
+  readonly shiftTraffic: NodejsFunction;
+  readonly switchBack: NodejsFunction;
+  readonly executionStatus: NodejsFunction;
 }
 
 export type HandlerName = keyof OrchestratorFunctions;
@@ -34,6 +40,12 @@ const DESCRIPTIONS: Record<HandlerName, string> = {
   evaluateWave: 'Records per-host results and checks the error budget',
   checkAlarms: 'Alarm gate after the bake time',
   finalize: 'Terminal status, release history, lock release and status event',
+  checkControls: 'Safe point before each wave: abort, pause, approval needed',
+  awaitGate: 'Parks the execution for an approval or a resume, storing its task token',
+  controlDeployment: 'approve, reject, abort, pause, resume of a running deployment',
+  shiftTraffic: 'Blue-green: moves the ALB listener to the next traffic step',
+  switchBack: 'Blue-green: sends all traffic back to blue',
+  executionStatus: 'Finalizes a deployment whose execution was stopped, timed out or failed outside the flow',
 };
 
 export interface OrchestratorFunctionsProps {
@@ -68,11 +80,18 @@ export class OrchestratorFunctionSet extends Construct {
       evaluateWave: make('evaluateWave', Duration.minutes(5)),
       checkAlarms: make('checkAlarms'),
       finalize: make('finalize'),
+      checkControls: make('checkControls'),
+      awaitGate: make('awaitGate'),
+      controlDeployment: make('controlDeployment'),
+      shiftTraffic: make('shiftTraffic'),
+      switchBack: make('switchBack'),
+      executionStatus: make('executionStatus'),
     };
 
     const stack = Stack.of(this);
     for (const fn of Object.values(this.functions)) props.table.grantReadWriteData(fn);
-    for (const fn of [this.functions.validateSpec, this.functions.sendCommand, this.functions.finalize])
+    const fns = this.functions;
+    for (const fn of [fns.validateSpec, fns.sendCommand, fns.finalize, fns.awaitGate, fns.shiftTraffic, fns.executionStatus])
       props.eventBus.grantPutEventsTo(fn);
 
     const describeInstances = new iam.PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] });
@@ -97,5 +116,12 @@ export class OrchestratorFunctionSet extends Construct {
       }),
     );
     this.functions.evaluateWave.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:ListCommandInvocations'], resources: ['*'] }));
+
+    // Listener ARNs come with each spec, so the resource is any listener of this account and region.
+    const listeners = Arn.format({ service: 'elasticloadbalancing', resource: 'listener', resourceName: 'app/*' }, stack);
+    for (const fn of [fns.shiftTraffic, fns.switchBack]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['elasticloadbalancing:ModifyListener'], resources: [listeners] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeListeners'], resources: ['*'] }));
+    }
   }
 }

@@ -1,17 +1,27 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { RollingDeployment } from '../statemachines/rolling.ts';
+import { BlueGreenDeployment } from '../statemachines/blue-green.ts';
+import { WaveDeployment, type WaveNames } from '../statemachines/wave-deployment.ts';
 import { DeployDocument } from './deploy-document.ts';
 import { DeploymentTable } from './deployment-table.ts';
 import { OrchestratorFunctionSet, type OrchestratorFunctions } from './orchestrator-functions.ts';
 
-/** The strategies that have a state machine today. */
-export const STRATEGIES = ['rolling'] as const;
+/** One state machine per strategy, named as the spec's `strategy.type`. */
+export const STRATEGIES = ['allAtOnce', 'rolling', 'canary', 'linear', 'blueGreen'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
+
+/** How each wave strategy names its waves in the console graph. */
+const WAVE_NAMES: Record<Exclude<StrategyName, 'blueGreen'>, WaveNames & { title: string }> = {
+  allAtOnce: { title: 'AllAtOnce', wave: 'All Hosts', bake: 'Wait For Bake Time' },
+  rolling: { title: 'Rolling', wave: 'Wave', bake: 'Wait For Bake Time' },
+  canary: { title: 'Canary', wave: 'Canary Stage', bake: 'Bake Canary Stage' },
+  linear: { title: 'Linear', wave: 'Linear Step', bake: 'Wait Linear Interval' },
+};
 
 /** One region's orchestrator: table, functions, state machines and the SSM status rule. */
 export class RegionalStack extends Stack {
@@ -30,16 +40,32 @@ export class RegionalStack extends Stack {
       deployDocumentName: document.documentName,
     }).functions;
 
-    const rolling = new RollingDeployment(this, 'Rolling', { functions: this.functions });
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH });
-    const rollingMachine = new sfn.StateMachine(this, 'RollingStateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(rolling.startState),
-      comment: 'deployctl: rolling deployment',
-      timeout: Duration.hours(24),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    this.stateMachines = { rolling: rollingMachine };
+    // Named, so that the functions that send task tokens back can be granted by ARN without a dependency cycle.
+    const machineName = (strategy: StrategyName) => `${this.stackName}-${strategy}`;
+    const machine = (title: string, strategy: StrategyName, start: sfn.IChainable) =>
+      new sfn.StateMachine(this, `${title}StateMachine`, {
+        stateMachineName: machineName(strategy),
+        definitionBody: sfn.DefinitionBody.fromChainable(start),
+        comment: `deployctl: ${strategy} deployment`,
+        timeout: Duration.hours(24),
+        tracingEnabled: true,
+        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      });
+    const machines = {} as Record<StrategyName, sfn.StateMachine>;
+    for (const [strategy, names] of Object.entries(WAVE_NAMES) as [
+      keyof typeof WAVE_NAMES,
+      (typeof WAVE_NAMES)[keyof typeof WAVE_NAMES],
+    ][]) {
+      const flow = new WaveDeployment(this, names.title, { functions: this.functions, names });
+      machines[strategy] = machine(names.title, strategy, flow.startState);
+    }
+    machines.blueGreen = machine(
+      'BlueGreen',
+      'blueGreen',
+      new BlueGreenDeployment(this, 'BlueGreen', { functions: this.functions }).startState,
+    );
+    this.stateMachines = machines;
 
     // SSM puts command status changes on the default bus; the callback wakes the waiting wave.
     new events.Rule(this, 'SsmCommandStatusRule', {
@@ -51,6 +77,32 @@ export class RegionalStack extends Stack {
       },
       targets: [new targets.LambdaFunction(this.functions.commandCallback, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
-    for (const machine of Object.values(this.stateMachines)) machine.grantTaskResponse(this.functions.commandCallback);
+    // A StopExecution, a timeout or a failure outside the flow never reaches Finalize: this rule does its work.
+    new events.Rule(this, 'ExecutionStatusRule', {
+      description: 'deployctl executions that ended without finalizing -> record and lock',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+          stateMachineArn: Object.values(this.stateMachines).map((m) => m.stateMachineArn),
+        },
+      },
+      targets: [new targets.LambdaFunction(this.functions.executionStatus, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+    });
+
+    // Who sends task tokens back: the SSM callback, the controls (approve, reject, abort, resume), a gate or
+    // a send that finds it may go on. Granted by name: a reference to the machines would be a dependency cycle.
+    const taskResponse = new iam.PolicyStatement({
+      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      resources: STRATEGIES.map((strategy) =>
+        Arn.format(
+          { service: 'states', resource: 'stateMachine', resourceName: machineName(strategy), arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+          this,
+        ),
+      ),
+    });
+    const fns = this.functions;
+    for (const fn of [fns.commandCallback, fns.controlDeployment, fns.awaitGate, fns.sendCommand]) fn.addToRolePolicy(taskResponse);
   }
 }

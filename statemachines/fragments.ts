@@ -24,6 +24,11 @@ export function invoke(scope: Construct, name: string, fn: OrchestratorFunctions
     retryOnServiceExceptions: true,
     outputPath: '$.Payload',
   });
+  return retryTransient(task);
+}
+
+/** Retries Lambda's transient faults and AWS throttling with jittered backoff. */
+function retryTransient<T extends sfn.TaskStateBase>(task: T): T {
   task.addRetry({
     errors: TRANSIENT_ERRORS,
     interval: Duration.seconds(2),
@@ -38,7 +43,12 @@ export function invoke(scope: Construct, name: string, fn: OrchestratorFunctions
  * Sends a command and waits for the status callback, at most `$.waitSeconds`.
  * On timeout the evaluation that follows reads every host's result itself.
  */
-export function sendAndWait(scope: Construct, name: string, fn: OrchestratorFunctions['sendCommand'], phase: 'deploy' | 'rollback') {
+export function sendAndWait(
+  scope: Construct,
+  name: string,
+  fn: OrchestratorFunctions['sendCommand'],
+  phase: 'deploy' | 'rollback' | 'validate',
+) {
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -50,17 +60,33 @@ export function sendAndWait(scope: Construct, name: string, fn: OrchestratorFunc
     taskTimeout: sfn.Timeout.at('$.waitSeconds'),
     resultPath: '$.callback',
   });
-  task.addRetry({
-    errors: TRANSIENT_ERRORS,
-    interval: Duration.seconds(2),
-    maxAttempts: 6,
-    backoffRate: 2,
-    jitterStrategy: sfn.JitterType.FULL,
+  return retryTransient(task);
+}
+
+/** How long an execution waits at an approval or a pause before it gives up (and rolls back). */
+export const GATE_TIMEOUT = Duration.hours(20);
+
+/**
+ * Parks the execution until `approve`/`reject` (kind approval) or `resume`
+ * (kind resume) sends the stored task token back; `abort` fails it.
+ */
+export function awaitGate(scope: Construct, name: string, fn: OrchestratorFunctions['awaitGate'], kind: 'approval' | 'resume') {
+  const task = new tasks.LambdaInvoke(scope, name, {
+    lambdaFunction: fn,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), taskToken: sfn.JsonPath.taskToken, kind }),
+    taskTimeout: sfn.Timeout.duration(GATE_TIMEOUT),
+    resultPath: sfn.JsonPath.DISCARD,
   });
-  return task;
+  return retryTransient(task);
 }
 
 /** The evaluation of a command's results, for a wave or for the rollback. */
-export function evaluate(scope: Construct, name: string, fn: OrchestratorFunctions['evaluateWave'], phase: 'deploy' | 'rollback') {
+export function evaluate(
+  scope: Construct,
+  name: string,
+  fn: OrchestratorFunctions['evaluateWave'],
+  phase: 'deploy' | 'rollback' | 'validate',
+) {
   return invoke(scope, name, fn, sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }));
 }

@@ -1,20 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { Records, TokenNotFound } from '../../lambdas/adapters/aws/records.ts';
 import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callbacks.ts';
 import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '../../lambdas/adapters/local/fleet.ts';
+import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
 import type { DeploymentRecord } from '../../lambdas/core/records.ts';
 import { DEPLOY_DOCUMENT, type DeploymentSpec } from '../../lambdas/core/spec.ts';
+import { createAwaitGate } from '../../lambdas/handlers/await-gate.ts';
 import { createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
+import { createCheckControls } from '../../lambdas/handlers/check-controls.ts';
 import { createCommandCallback } from '../../lambdas/handlers/command-callback.ts';
+import { type ControlRequest, type ControlResult, createControlDeployment } from '../../lambdas/handlers/control-deployment.ts';
 import type { Deps } from '../../lambdas/handlers/deps.ts';
 import { createEvaluateWave } from '../../lambdas/handlers/evaluate-wave.ts';
+import { createExecutionStatus } from '../../lambdas/handlers/execution-status.ts';
 import { createFinalize } from '../../lambdas/handlers/finalize.ts';
 import { createPlanWaves } from '../../lambdas/handlers/plan-waves.ts';
 import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
 import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
+import { createShiftTraffic, createSwitchBack } from '../../lambdas/handlers/shift-traffic.ts';
 import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
 import { systemClock } from '../../lambdas/ports.ts';
 import { DEPLOY_SCRIPT } from '../../lib/deploy-document.ts';
@@ -43,6 +49,8 @@ export interface LocalOrchestratorOptions {
   readonly bakeMs?: number;
   /** Drop every SSM status event (the callback never comes): a fault for tests. */
   readonly dropCommandEvents?: boolean;
+  /** The local ALB listeners' weights (blue-green), made with LocalTraffic.create. @default `<fleetDir>.traffic.json` */
+  readonly trafficFile?: string;
 }
 
 /** A state machine event, as the progress display and the benchmark see it. */
@@ -50,7 +58,7 @@ export type LocalEventListener = (event: EventLog) => void;
 
 export interface LocalRun {
   readonly executionName: string;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly error?: string;
   readonly cause?: string;
   readonly output?: unknown;
@@ -84,8 +92,11 @@ export class LocalOrchestrator {
   readonly fleet: LocalFleet;
   readonly events = new LocalEvents();
   readonly callbacks = new LocalCallbacks();
+  readonly traffic: LocalTraffic;
   private readonly handlers: Record<HandlerName, Handler>;
   private readonly pendingCallbacks = new Set<Promise<unknown>>();
+  /** Running executions by name, for StopExecution. */
+  private readonly running = new Map<string, { abort: () => void }>();
 
   constructor(private readonly options: LocalOrchestratorOptions) {
     this.records = new Records(localDocumentClient(options.endpoint), options.tableName);
@@ -96,6 +107,7 @@ export class LocalOrchestrator {
         if (!options.dropCommandEvents) this.deliver(event);
       },
     });
+    this.traffic = new LocalTraffic(options.trafficFile ?? `${options.fleetDir}.traffic.json`);
     const deps: Deps = {
       records: this.records,
       fleet: this.fleet,
@@ -103,6 +115,7 @@ export class LocalOrchestrator {
       alarms: new LocalAlarms(options.fleetDir),
       callbacks: this.callbacks,
       events: this.events,
+      traffic: this.traffic,
       clock: systemClock,
     };
     this.handlers = {
@@ -114,6 +127,12 @@ export class LocalOrchestrator {
       evaluateWave: createEvaluateWave(deps),
       checkAlarms: createCheckAlarms(deps),
       finalize: createFinalize(deps),
+      checkControls: createCheckControls(deps),
+      awaitGate: createAwaitGate(deps),
+      controlDeployment: createControlDeployment(deps),
+      shiftTraffic: createShiftTraffic(deps),
+      switchBack: createSwitchBack(deps),
+      executionStatus: createExecutionStatus(deps),
     };
   }
 
@@ -167,8 +186,11 @@ export class LocalOrchestrator {
         }
         // Locally every task of a run sees one $$.Task.Token, so each wait gets a fresh token.
         const token = randomUUID();
+        // A command wait times out after the state's waitSeconds (capped locally); a gate after its own TimeoutSeconds.
+        const fixed = (state as { TimeoutSeconds?: number }).TimeoutSeconds;
         const waitSeconds = Number((invocation.Payload.state as { waitSeconds?: number } | undefined)?.waitSeconds ?? 60);
-        const waiting = this.callbacks.wait(token, Math.min(waitSeconds * 1000, this.options.callbackTimeoutMs ?? 60_000));
+        const timeoutMs = fixed !== undefined ? fixed * 1000 : Math.min(waitSeconds * 1000, this.options.callbackTimeoutMs ?? 60_000);
+        const waiting = this.callbacks.wait(token, timeoutMs);
         waiting.catch(() => undefined);
         try {
           await handler({ ...invocation.Payload, taskToken: token }, fakeContext(handlerName));
@@ -189,6 +211,7 @@ export class LocalOrchestrator {
         Execution: { Name: executionName, Id: `arn:aws:states:us-east-1:000000000000:execution:deployctl-${strategy}:${executionName}` },
       },
     });
+    this.running.set(executionName, execution);
     const events: EventLog[] = [];
     const collecting = (async () => {
       for await (const event of execution.eventLogs) {
@@ -196,20 +219,40 @@ export class LocalOrchestrator {
         options.onEvent?.(event);
       }
     })();
+    let run: LocalRun;
     try {
       const output = await execution.result;
       await collecting;
-      return { executionName, status: 'SUCCEEDED', output, events };
+      run = { executionName, status: 'SUCCEEDED', output, events };
     } catch (error) {
       await collecting.catch(() => undefined);
-      if (error instanceof ExecutionError) {
+      if (error instanceof ExecutionAbortedError) {
+        run = { executionName, status: 'ABORTED', events };
+      } else if (error instanceof ExecutionError) {
         const failed = events.findLast((e) => e.type === 'ExecutionFailed') as { Error?: string; Cause?: string } | undefined;
-        return { executionName, status: 'FAILED', error: failed?.Error ?? error.name, cause: failed?.Cause ?? error.message, events };
+        run = { executionName, status: 'FAILED', error: failed?.Error ?? error.name, cause: failed?.Cause ?? error.message, events };
+      } else {
+        throw error;
       }
-      throw error;
     } finally {
+      this.running.delete(executionName);
       await Promise.allSettled([...this.pendingCallbacks]);
     }
+    // What EventBridge delivers for an execution that did not succeed: the rule's target finalizes a stranded record.
+    if (run.status !== 'SUCCEEDED') await this.handlers.executionStatus(statusChange(strategy, input, run), fakeContext('executionStatus'));
+    return run;
+  }
+
+  /** StopExecution: the execution ends where it is, ABORTED. */
+  stop(executionName: string): void {
+    const execution = this.running.get(executionName);
+    if (!execution) throw new Error(`no running execution named ${executionName}`);
+    execution.abort();
+  }
+
+  /** approve / reject / abort / pause / resume, as the CLI and the API send them. */
+  async control(request: ControlRequest): Promise<ControlResult> {
+    return (await this.handlers.controlDeployment(request, fakeContext('controlDeployment'))) as ControlResult;
   }
 
   /** The deployment's META record. */
@@ -230,6 +273,25 @@ function localDefinition(definition: StateMachineDefinition): StateMachineDefini
     if (state.Type === 'Task' && 'TimeoutSecondsPath' in state) delete (state as { TimeoutSecondsPath?: string }).TimeoutSecondsPath;
   }
   return copy;
+}
+
+/** The "Step Functions Execution Status Change" event the service would put on the default bus. */
+function statusChange(strategy: StrategyName, input: unknown, run: LocalRun) {
+  const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:deployctl-${strategy}`;
+  return {
+    version: '0',
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      executionArn: `arn:aws:states:us-east-1:000000000000:execution:deployctl-${strategy}:${run.executionName}`,
+      stateMachineArn,
+      name: run.executionName,
+      status: run.status,
+      input: JSON.stringify(input ?? null),
+      error: run.error ?? null,
+      cause: run.cause ?? null,
+    },
+  };
 }
 
 /** The deployment id a spec will run under. */

@@ -26,12 +26,33 @@ export interface DeploymentRecord {
   readonly reason?: string;
   readonly checks?: readonly CheckResult[];
   readonly executionName?: string;
+  /** A pause or abort someone asked for; the execution acts on it at its next safe point. */
+  readonly control?: Control | null;
+  /** What the execution is waiting for between waves, with the task token that wakes it. */
+  readonly gate?: Gate | null;
+  /** The deployment this one rolls back (a manual rollback). */
+  readonly rollbackOf?: string;
+}
+
+export interface Control {
+  readonly action: 'PAUSE' | 'ABORT';
+  readonly by: string;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+export interface Gate {
+  readonly kind: 'approval' | 'resume';
+  /** The wave (0-based) the gate stands before. */
+  readonly wave: number;
+  readonly token: string;
+  readonly since: string;
 }
 
 export interface HostResult {
   readonly instanceId: string;
   readonly wave: number;
-  readonly phase: 'deploy' | 'rollback';
+  readonly phase: 'deploy' | 'rollback' | 'validate';
   readonly status: string;
   readonly statusDetails: string;
   readonly commandId: string;
@@ -59,6 +80,8 @@ export const keys = {
 
 /** The wave number used for the rollback command's bookkeeping. */
 export const ROLLBACK_WAVE = 9999;
+/** The wave number used for blue-green's validation command on green. */
+export const VALIDATE_WAVE = 9998;
 
 export function pad(n: number): string {
   return String(n).padStart(4, '0');

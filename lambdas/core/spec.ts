@@ -128,7 +128,15 @@ export const Strategy = z.discriminatedUnion('type', [
       listenerArn: z.string().startsWith('arn:'),
       blueTargetGroupArn: z.string().startsWith('arn:'),
       greenTargetGroupArn: z.string().startsWith('arn:'),
-      trafficSteps: z.array(z.number().gt(0).max(100)).min(1).default([100]),
+      /** The green weights of the traffic shift, in percent: whole, increasing, ending at 100. */
+      trafficSteps: z
+        .array(z.number().int('traffic steps are whole percentages').min(1).max(100))
+        .min(1)
+        .default([100])
+        .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] ?? 0)), 'traffic steps must increase')
+        .refine((s) => s.at(-1) === 100, 'the last traffic step must be 100'),
+      /** Run on green after the deploy, before any traffic moves. */
+      validationCommand: Command.optional(),
       keepBlueSeconds: z.number().int().min(0).max(604_800).default(3600),
       ...Common,
     })

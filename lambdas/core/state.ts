@@ -16,7 +16,14 @@ export const DeploymentState = z.object({
   bakeSeconds: z.number().int().min(0),
   waitSeconds: z.number().int().min(1),
   verdict: z.enum(['continue', 'failed']).optional(),
-  outcome: z.enum(['SUCCEEDED', 'FAILED', 'ROLLED_BACK']).optional(),
+  /** What the controls check decided at the last safe point: hold for a resume, wait for an approval, or go on. */
+  gate: z.enum(['go', 'approval', 'paused']).optional(),
+  /** Blue-green: index of the next traffic step, and how many there are. */
+  trafficStep: z.number().int().min(0).optional(),
+  trafficSteps: z.number().int().min(0).optional(),
+  /** Blue-green: how long blue stays ready for a switch-back after the last shift. */
+  keepBlueSeconds: z.number().int().min(0).optional(),
+  outcome: z.enum(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'ABORTED']).optional(),
   reason: z.string().optional(),
   /** Set by a Catch: the error that sent the execution to rollback or failure. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),

@@ -1,5 +1,5 @@
 import type { Records } from '../adapters/aws/records.ts';
-import type { Alarms, Clock, Events, FleetCommands, Inventory, TaskCallbacks } from '../ports.ts';
+import type { Alarms, Clock, Events, FleetCommands, Inventory, TaskCallbacks, Traffic } from '../ports.ts';
 
 /** Everything a handler talks to; the AWS or the local set is chosen at the edge. */
 export interface Deps {
@@ -9,6 +9,8 @@ export interface Deps {
   readonly alarms: Alarms;
   readonly callbacks: TaskCallbacks;
   readonly events: Events;
+  /** ALB listener weights (blue-green). */
+  readonly traffic: Traffic;
   readonly clock: Clock;
 }
 

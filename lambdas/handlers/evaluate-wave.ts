@@ -1,14 +1,16 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { logger, metrics, task } from '../commons/powertools.ts';
-import { type HostResult, ROLLBACK_WAVE } from '../core/records.ts';
+import { type HostResult, ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';
 import { commandFor } from '../core/spec.ts';
 import { DeploymentState } from '../core/state.ts';
 import { evaluateThresholds, isHostFailure } from '../core/thresholds.ts';
 import type { Invocation } from '../ports.ts';
 import type { Deps } from './deps.ts';
 
-const Input = z.object({ state: DeploymentState, phase: z.enum(['deploy', 'rollback']) });
+const Input = z.object({ state: DeploymentState, phase: z.enum(['deploy', 'rollback', 'validate']) });
+const WAVE_OF = { rollback: ROLLBACK_WAVE, validate: VALIDATE_WAVE } as const;
+const SUFFIX = { deploy: '', rollback: '#ROLLBACK', validate: '#VALIDATE' } as const;
 
 /**
  * Reads every host's result with ListCommandInvocations (this read is also
@@ -20,10 +22,10 @@ export function createEvaluateWave(deps: Deps) {
     const { state, phase } = Input.parse(event);
     const id = state.deploymentId;
     const { spec } = await deps.records.getDeployment(id);
-    const wave = phase === 'deploy' ? state.wave : ROLLBACK_WAVE;
+    const wave = phase === 'deploy' ? state.wave : WAVE_OF[phase];
     const hosts = await deps.records.getWaveHosts(id, wave);
     const commandIds = await deps.records.getWaveCommands(id, wave);
-    const version = commandFor(spec, phase)?.parameters.version?.[0];
+    const version = phase === 'validate' ? undefined : commandFor(spec, phase)?.parameters.version?.[0];
 
     const seen = new Map<string, Invocation & { commandId: string }>();
     for (const commandId of commandIds) {
@@ -33,7 +35,7 @@ export function createEvaluateWave(deps: Deps) {
       const inv = seen.get(instanceId);
       const settled = inv && !['Pending', 'InProgress', 'Delayed'].includes(inv.status);
       return {
-        instanceId: phase === 'rollback' ? `${instanceId}#ROLLBACK` : instanceId,
+        instanceId: `${instanceId}${SUFFIX[phase]}`,
         wave,
         phase,
         status: inv ? (settled ? inv.status : 'NoResult') : 'Undeliverable',
@@ -52,10 +54,27 @@ export function createEvaluateWave(deps: Deps) {
     const waveFailed = failedHosts.length;
     await deps.records.putWaveResult(id, { wave, hosts: hosts.length, succeeded: hosts.length - waveFailed, failed: waveFailed }, now);
 
+    if (phase === 'validate') {
+      await deps.records.appendEvent(id, 'ValidationFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
+      if (waveFailed === 0) return { ...state, verdict: 'continue', callback: undefined };
+      return {
+        ...state,
+        verdict: 'failed',
+        reason: `validation failed on ${waveFailed} of ${hosts.length} green hosts`,
+        callback: undefined,
+      };
+    }
+
     if (phase === 'rollback') {
-      const outcome = waveFailed === 0 ? 'ROLLED_BACK' : 'FAILED';
+      // An abort ends ABORTED whatever the rollback did; with no host changed there was nothing to roll back.
+      const outcome =
+        state.error?.Error === 'DeploymentAborted' ? 'ABORTED' : waveFailed > 0 || hosts.length === 0 ? 'FAILED' : 'ROLLED_BACK';
       const reason =
-        waveFailed === 0 ? `rolled back ${hosts.length} hosts to ${version}` : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
+        hosts.length === 0
+          ? 'no host had been changed'
+          : waveFailed === 0
+            ? `rolled back ${hosts.length} hosts to ${version}`
+            : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
       await deps.records.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
       await deps.records.appendEvent(id, 'RollbackFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
       return { ...state, outcome, reason: [state.reason, reason].filter(Boolean).join('; ') };

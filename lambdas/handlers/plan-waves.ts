@@ -1,5 +1,5 @@
 import { logger, task } from '../commons/powertools.ts';
-import { planWaves } from '../core/plan.ts';
+import { planWaves, trafficPlan } from '../core/plan.ts';
 import { DeploymentState } from '../core/state.ts';
 import type { Deps } from './deps.ts';
 
@@ -8,7 +8,8 @@ export function createPlanWaves(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
     const { spec } = await deps.records.getDeployment(state.deploymentId);
-    const hosts = await deps.inventory.resolve(spec.targets);
+    // Blue-green deploys to the idle green fleet; every other strategy to the targets.
+    const hosts = await deps.inventory.resolve(spec.strategy.type === 'blueGreen' ? spec.strategy.green : spec.targets);
     const waves = planWaves(spec, hosts);
     const now = deps.clock.now();
     for (const [index, wave] of waves.entries()) await deps.records.putWave(state.deploymentId, index, wave);
@@ -19,6 +20,10 @@ export function createPlanWaves(deps: Deps) {
     );
     await deps.records.appendEvent(state.deploymentId, 'WavesPlanned', 'deployctl', { waves: waves.map((w) => w.length) }, now);
     logger.info('waves planned', { deploymentId: state.deploymentId, waves: waves.length, hosts: hosts.length });
-    return { ...state, waveCount: waves.length, hostCount: hosts.length };
+    const traffic =
+      spec.strategy.type === 'blueGreen'
+        ? { trafficStep: 0, trafficSteps: trafficPlan(spec.strategy).length, keepBlueSeconds: spec.strategy.keepBlueSeconds }
+        : {};
+    return { ...state, waveCount: waves.length, hostCount: hosts.length, ...traffic };
   });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { logger, task } from '../commons/powertools.ts';
-import { ROLLBACK_WAVE } from '../core/records.ts';
-import { commandFor } from '../core/spec.ts';
+import { ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';
+import { commandFor, type DeploymentSpec } from '../core/spec.ts';
 import { DeploymentState } from '../core/state.ts';
 import { chunk, type Deps, SEND_COMMAND_LIMIT } from './deps.ts';
 
@@ -15,7 +15,7 @@ export class RollbackUnavailable extends Error {
 const Input = z.object({
   state: DeploymentState,
   taskToken: z.string().min(1),
-  phase: z.enum(['deploy', 'rollback']),
+  phase: z.enum(['deploy', 'rollback', 'validate']),
 });
 
 /**
@@ -30,15 +30,7 @@ export function createSendCommand(deps: Deps) {
     const { spec } = await deps.records.getDeployment(id);
     const now = deps.clock.now();
 
-    const wave = phase === 'deploy' ? state.wave : ROLLBACK_WAVE;
-    const command = commandFor(spec, phase);
-    if (!command) {
-      throw new RollbackUnavailable(
-        `no rollback possible for ${spec.app}/${spec.environment}: no previousVersion and no earlier successful release (give previousVersion or rollbackCommand)`,
-      );
-    }
-    const hosts = phase === 'deploy' ? await deps.records.getWaveHosts(id, wave) : await rollbackHosts(deps, state);
-
+    const { wave, command, hosts } = await target(deps, state, spec, phase);
     // A retried invocation resumes after the chunks an earlier attempt already sent.
     const commandIds = await deps.records.getWaveCommands(id, wave);
     const resumed = commandIds.length > 0;
@@ -49,7 +41,7 @@ export function createSendCommand(deps: Deps) {
         document: command.document,
         parameters: command.parameters,
         timeoutSeconds: command.timeoutSeconds,
-        comment: `deployctl ${id} ${phase} wave ${phase === 'deploy' ? wave + 1 : 'rollback'}`.slice(0, 100),
+        comment: `deployctl ${id} ${phase === 'deploy' ? `deploy wave ${wave + 1}` : phase}`.slice(0, 100),
       });
       await deps.records.addWaveCommand(id, wave, commandId, now);
       commandIds.push(commandId);
@@ -66,26 +58,46 @@ export function createSendCommand(deps: Deps) {
       return settle();
     }
     if (phase === 'deploy') await deps.records.updateDeployment(id, { currentWave: wave }, now);
-    await deps.records.appendEvent(
-      id,
-      phase === 'deploy' ? 'WaveStarted' : 'RollbackStarted',
-      'deployctl',
-      { wave, hosts: hosts.length, commandIds },
-      now,
-    );
+    await deps.records.appendEvent(id, STARTED[phase].event, 'deployctl', { wave, hosts: hosts.length, commandIds }, now);
     await deps.events.put({
       detailType: 'Deployment Status Change',
       detail: {
         deploymentId: id,
         app: spec.app,
         environment: spec.environment,
-        status: phase === 'deploy' ? 'WAVE_STARTED' : 'ROLLING_BACK',
+        status: STARTED[phase].status,
         wave,
       },
     });
     logger.info('commands sent', { deploymentId: id, phase, wave, hosts: hosts.length, commands: commandIds.length });
     return settle();
   });
+}
+
+const STARTED = {
+  deploy: { event: 'WaveStarted', status: 'WAVE_STARTED' },
+  rollback: { event: 'RollbackStarted', status: 'ROLLING_BACK' },
+  validate: { event: 'ValidationStarted', status: 'VALIDATING' },
+} as const;
+
+/** Which wave record, command and hosts a phase sends to. */
+async function target(deps: Deps, state: DeploymentState, spec: DeploymentSpec, phase: 'deploy' | 'rollback' | 'validate') {
+  const id = state.deploymentId;
+  if (phase === 'validate') {
+    // Blue-green's check of green before traffic moves; without a validation command there is nothing to send.
+    const command = spec.strategy.type === 'blueGreen' ? spec.strategy.validationCommand : undefined;
+    const hosts = command ? await deps.records.getWaveHosts(id, 0) : [];
+    if (command) await deps.records.putWave(id, VALIDATE_WAVE, hosts);
+    return { wave: VALIDATE_WAVE, command: command ?? spec.command, hosts };
+  }
+  const command = commandFor(spec, phase);
+  if (!command) {
+    throw new RollbackUnavailable(
+      `no rollback possible for ${spec.app}/${spec.environment}: no previousVersion and no earlier successful release (give previousVersion or rollbackCommand)`,
+    );
+  }
+  if (phase === 'deploy') return { wave: state.wave, command, hosts: await deps.records.getWaveHosts(id, state.wave) };
+  return { wave: ROLLBACK_WAVE, command, hosts: await rollbackHosts(deps, state) };
 }
 
 /** The hosts a rollback commands: those of every wave that was sent, fixed once so a retry sends the same chunks. */

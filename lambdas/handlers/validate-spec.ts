@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LockHeld } from '../adapters/aws/records.ts';
 import { logger, task } from '../commons/powertools.ts';
+import { bakeSecondsFor } from '../core/plan.ts';
 import { parseSpec } from '../core/spec.ts';
 import type { DeploymentState } from '../core/state.ts';
 import { type Deps, LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from './deps.ts';
@@ -64,7 +65,6 @@ export function createValidateSpec(deps: Deps) {
       throw error;
     }
 
-    const pause = spec.strategy.type === 'rolling' ? spec.strategy.pauseSeconds : 0;
     return {
       deploymentId,
       wave: 0,
@@ -72,7 +72,7 @@ export function createValidateSpec(deps: Deps) {
       hostCount: 0,
       succeeded: 0,
       failed: 0,
-      bakeSeconds: Math.max(spec.gates.bakeSeconds, pause),
+      bakeSeconds: bakeSecondsFor(spec),
       waitSeconds: spec.command.timeoutSeconds + WAIT_MARGIN_SECONDS,
     };
   });

@@ -192,7 +192,7 @@ describe('send-command', () => {
         InstanceIds: [...hosts(2), ...hosts(3, 10)],
         DocumentName: DEPLOY_DOCUMENT,
         Parameters: { app: ['web'], environment: ['prod'], version: ['1.2.2'], action: ['rollback'] },
-        Comment: 'deployctl dep-1 rollback wave rollback',
+        Comment: 'deployctl dep-1 rollback',
       });
       const items = batchWrittenItems(db);
       expect(items).toContainEqual(expect.objectContaining({ ...keys.wave(DEPLOYMENT_ID, ROLLBACK_WAVE), hosts: 5, status: 'PLANNED' }));

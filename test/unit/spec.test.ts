@@ -3,6 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, InvalidSpec, parseSpec } from '../../lambdas/core/spec.ts';
 import { minimalSpecInput } from './fixtures.ts';
 
+const blueGreen = {
+  type: 'blueGreen',
+  blue: { tags: { Color: 'blue' } },
+  green: { tags: { Color: 'green' } },
+  listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123456789abcdef/0123456789abcdef',
+  blueTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/0123456789abcdef',
+  greenTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/0123456789abcdef',
+} as const;
+
 function fieldErrorsOf(input: unknown) {
   try {
     parseSpec(input);
@@ -45,6 +54,28 @@ describe('parseSpec', () => {
     expect(spec.strategy).toMatchObject({ batchSize: [1, '10%', '50%'] });
   });
 
+  it('fills in one traffic step of 100% and no validation command for a minimal blueGreen strategy', () => {
+    const spec = parseSpec({ ...minimalSpecInput, strategy: blueGreen });
+
+    expect(spec.strategy).toEqual({ ...blueGreen, trafficSteps: [100], keepBlueSeconds: 3600, maxErrors: 0 });
+  });
+
+  it('accepts a blueGreen validation command and fills in its defaults', () => {
+    const spec = parseSpec({
+      ...minimalSpecInput,
+      strategy: {
+        ...blueGreen,
+        trafficSteps: [10, 50, 100],
+        validationCommand: { document: 'AWS-RunShellScript', parameters: { commands: ['./smoke.sh'] } },
+      },
+    });
+
+    expect(spec.strategy).toMatchObject({
+      trafficSteps: [10, 50, 100],
+      validationCommand: { document: 'AWS-RunShellScript', parameters: { commands: ['./smoke.sh'] }, timeoutSeconds: 600 },
+    });
+  });
+
   it.each([
     {
       case: 'a batch size of 0 hosts',
@@ -69,6 +100,48 @@ describe('parseSpec', () => {
       field: 'strategy.maxErrors',
       input: { strategy: { type: 'rolling', maxErrors: '150%' } },
       message: 'cannot exceed 100%',
+    },
+    {
+      case: 'traffic steps that do not increase',
+      field: 'strategy.trafficSteps',
+      input: { strategy: { ...blueGreen, trafficSteps: [50, 50, 100] } },
+      message: 'traffic steps must increase',
+    },
+    {
+      case: 'decreasing traffic steps',
+      field: 'strategy.trafficSteps',
+      input: { strategy: { ...blueGreen, trafficSteps: [100, 50, 100] } },
+      message: 'traffic steps must increase',
+    },
+    {
+      case: 'traffic steps that stop before 100',
+      field: 'strategy.trafficSteps',
+      input: { strategy: { ...blueGreen, trafficSteps: [10, 50] } },
+      message: 'the last traffic step must be 100',
+    },
+    {
+      case: 'a fractional traffic step',
+      field: 'strategy.trafficSteps.0',
+      input: { strategy: { ...blueGreen, trafficSteps: [12.5, 100] } },
+      message: 'traffic steps are whole percentages',
+    },
+    {
+      case: 'a traffic step of 0%',
+      field: 'strategy.trafficSteps.0',
+      input: { strategy: { ...blueGreen, trafficSteps: [0, 100] } },
+      message: '>=1',
+    },
+    {
+      case: 'no traffic steps',
+      field: 'strategy.trafficSteps',
+      input: { strategy: { ...blueGreen, trafficSteps: [] } },
+      message: '>=1',
+    },
+    {
+      case: 'a blueGreen validation command outside the allow list',
+      field: 'strategy.validationCommand.document',
+      input: { strategy: { ...blueGreen, validationCommand: { document: 'AWS-RunPowerShellScript' } } },
+      message: 'Invalid input',
     },
     { case: 'an unknown strategy', field: 'strategy.type', input: { strategy: { type: 'bogus' } }, message: 'Invalid discriminator' },
     { case: 'empty targets', field: 'targets', input: { targets: {} }, message: 'give exactly one of tags, instanceIds or resourceGroup' },

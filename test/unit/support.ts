@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { CloudWatchAlarms } from '../../lambdas/adapters/aws/cloudwatch.ts';
+import { ElbTraffic } from '../../lambdas/adapters/aws/elbv2.ts';
 import { EventBridgeEvents } from '../../lambdas/adapters/aws/eventbridge.ts';
 import { Records } from '../../lambdas/adapters/aws/records.ts';
 import { SfnCallbacks } from '../../lambdas/adapters/aws/sfn.ts';
@@ -38,6 +40,7 @@ export function awsTestDeps(): Deps {
     alarms: new CloudWatchAlarms(new CloudWatchClient({})),
     callbacks: new SfnCallbacks(new SFNClient({})),
     events: new EventBridgeEvents(new EventBridgeClient({}), BUS),
+    traffic: new ElbTraffic(new ElasticLoadBalancingV2Client({})),
     clock: fixedClock,
   };
 }

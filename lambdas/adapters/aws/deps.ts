@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -9,6 +10,7 @@ import { tracer } from '../../commons/powertools.ts';
 import type { Deps } from '../../handlers/deps.ts';
 import { systemClock } from '../../ports.ts';
 import { CloudWatchAlarms } from './cloudwatch.ts';
+import { ElbTraffic } from './elbv2.ts';
 import { EventBridgeEvents } from './eventbridge.ts';
 import { Records } from './records.ts';
 import { SfnCallbacks } from './sfn.ts';
@@ -37,6 +39,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
     alarms: new CloudWatchAlarms(tracer.captureAWSv3Client(new CloudWatchClient(clientConfig))),
     callbacks: new SfnCallbacks(tracer.captureAWSv3Client(new SFNClient(clientConfig))),
     events: new EventBridgeEvents(tracer.captureAWSv3Client(new EventBridgeClient(clientConfig)), config.EVENT_BUS_NAME),
+    traffic: new ElbTraffic(tracer.captureAWSv3Client(new ElasticLoadBalancingV2Client(clientConfig))),
     clock: systemClock,
   };
 }

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { logger, task } from '../commons/powertools.ts';
+import { DeploymentState } from '../core/state.ts';
+import { DeploymentAborted } from './check-controls.ts';
+import type { Deps } from './deps.ts';
+
+const Input = z.object({ state: DeploymentState, taskToken: z.string().min(1), kind: z.enum(['approval', 'resume']) });
+
+/**
+ * Parks the execution before a wave: stores the task token on the deployment
+ * so that `approve`, `reject`, `resume` or `abort` can wake it, records who is
+ * awaited in the audit trail and announces it. The execution then waits.
+ */
+export function createAwaitGate(deps: Deps) {
+  return task(async (event: unknown): Promise<{ waiting: boolean }> => {
+    const { state, taskToken, kind } = Input.parse(event);
+    const id = state.deploymentId;
+    const now = deps.clock.now();
+    await deps.records.updateDeployment(id, { gate: { kind, wave: state.wave, token: taskToken, since: now.toISOString() } }, now);
+
+    // Read again after storing the token: a control that arrived in between has not seen it.
+    const record = await deps.records.getDeployment(id);
+    if (record.control?.action === 'ABORT') {
+      await deps.records.updateDeployment(id, { gate: null }, now);
+      throw new DeploymentAborted(`aborted by ${record.control.by}${record.control.comment ? `: ${record.control.comment}` : ''}`);
+    }
+    if (kind === 'resume' && record.control?.action !== 'PAUSE') {
+      await deps.records.updateDeployment(id, { gate: null }, now);
+      await deps.callbacks.succeed(taskToken, { resumed: true });
+      return { waiting: false };
+    }
+
+    await deps.records.appendEvent(id, kind === 'approval' ? 'ApprovalRequested' : 'Paused', 'deployctl', { wave: state.wave }, now);
+    await deps.events.put({
+      detailType: 'Deployment Status Change',
+      detail: {
+        deploymentId: id,
+        app: record.spec.app,
+        environment: record.spec.environment,
+        status: kind === 'approval' ? 'AWAITING_APPROVAL' : 'PAUSED',
+        wave: state.wave,
+      },
+    });
+    logger.info(kind === 'approval' ? 'waiting for approval' : 'paused', { deploymentId: id, wave: state.wave });
+    return { waiting: true };
+  });
+}

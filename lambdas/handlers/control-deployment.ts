@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { logger, task } from '../commons/powertools.ts';
+import type { DeploymentRecord } from '../core/records.ts';
+import type { Deps } from './deps.ts';
+
+/** The control cannot apply to the deployment as it stands (finished, not waiting, not paused...). */
+export class ControlRefused extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ControlRefused';
+  }
+}
+
+export const ControlRequest = z.object({
+  deploymentId: z.string().min(1).max(80),
+  action: z.enum(['approve', 'reject', 'abort', 'pause', 'resume']),
+  /** Who asks: recorded in the audit trail. */
+  by: z.string().min(1).max(256),
+  comment: z.string().max(1024).optional(),
+});
+export type ControlRequest = z.infer<typeof ControlRequest>;
+
+export interface ControlResult {
+  readonly deploymentId: string;
+  readonly action: ControlRequest['action'];
+  readonly message: string;
+}
+
+const ACTIVE = new Set(['PENDING', 'RUNNING']);
+
+/**
+ * approve / reject / abort / pause / resume of a running deployment. Each is
+ * recorded with who asked; the ones that wake a waiting execution use the
+ * task token its gate stored. The CLI and the API both come through here.
+ */
+export function createControlDeployment(deps: Deps) {
+  return task(async (event: unknown): Promise<ControlResult> => {
+    const request = ControlRequest.parse(event);
+    const { deploymentId: id, action, by, comment } = request;
+    const record = await deps.records.getDeployment(id);
+    if (!ACTIVE.has(record.status)) {
+      throw new ControlRefused(`deployment ${id} is ${record.status}; only a running deployment can be told to ${action}`);
+    }
+    const now = deps.clock.now();
+    const at = now.toISOString();
+    const detail = { wave: record.gate?.wave ?? record.currentWave ?? 0, ...(comment ? { comment } : {}) };
+    let message: string;
+    switch (action) {
+      case 'approve':
+      case 'reject': {
+        const gate = awaitedGate(record, 'approval', action);
+        await deps.records.updateDeployment(id, { gate: null }, now);
+        await deps.records.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
+        const wave = `wave ${gate.wave + 1}`;
+        if (action === 'approve') await deps.callbacks.succeed(gate.token, { approvedBy: by });
+        else await deps.callbacks.fail(gate.token, 'ApprovalRejected', `${wave} rejected by ${by}${comment ? `: ${comment}` : ''}`);
+        message = `${wave} ${action === 'approve' ? 'approved' : 'rejected'} by ${by}`;
+        break;
+      }
+      case 'abort': {
+        await deps.records.updateDeployment(id, { control: { action: 'ABORT', by, at, ...(comment ? { comment } : {}) } }, now);
+        await deps.records.appendEvent(id, 'AbortRequested', by, detail, now);
+        // Waiting at a gate is a safe point already: stop waiting now.
+        if (record.gate) {
+          await deps.records.updateDeployment(id, { gate: null }, now);
+          await deps.callbacks.fail(record.gate.token, 'DeploymentAborted', `aborted by ${by}${comment ? `: ${comment}` : ''}`);
+        }
+        message = record.gate ? 'aborted; rolling back the changed hosts' : 'abort requested; it takes effect after the current wave';
+        break;
+      }
+      case 'pause': {
+        if (record.control?.action === 'ABORT') throw new ControlRefused(`deployment ${id} is being aborted`);
+        if (record.control?.action === 'PAUSE') throw new ControlRefused(`deployment ${id} is paused already`);
+        await deps.records.updateDeployment(id, { control: { action: 'PAUSE', by, at, ...(comment ? { comment } : {}) } }, now);
+        await deps.records.appendEvent(id, 'PauseRequested', by, detail, now);
+        message = 'pause requested; it holds before the next wave';
+        break;
+      }
+      case 'resume': {
+        if (record.control?.action !== 'PAUSE') throw new ControlRefused(`deployment ${id} is not paused`);
+        await deps.records.updateDeployment(id, { control: null }, now);
+        await deps.records.appendEvent(id, 'Resumed', by, detail, now);
+        if (record.gate?.kind === 'resume') {
+          await deps.records.updateDeployment(id, { gate: null }, now);
+          await deps.callbacks.succeed(record.gate.token, { resumedBy: by });
+        }
+        message = 'resumed';
+        break;
+      }
+    }
+    logger.info('control applied', { deploymentId: id, action, by });
+    return { deploymentId: id, action, message };
+  });
+}
+
+function awaitedGate(record: DeploymentRecord, kind: 'approval', action: string) {
+  const gate = record.gate;
+  if (gate?.kind !== kind) {
+    throw new ControlRefused(`deployment ${record.deploymentId} is not waiting for an approval; nothing to ${action}`);
+  }
+  return gate;
+}
