@@ -3,10 +3,19 @@ import { mkdtempSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { inject } from 'vitest';
-import type { LocalOrchestrator, LocalRun } from '../../cli/local/runner.ts';
-import { createLocalFleet, type FleetFaults, startLocalSession } from '../../cli/local/session.ts';
-import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
+import { inject, vi } from 'vitest';
+import type { LocalEventListener, LocalOrchestrator, LocalRun } from '../../cli/local/runner.ts';
+import {
+  createLocalFleet,
+  type FleetFaults,
+  LOCAL_BLUE_TG,
+  LOCAL_GREEN_TG,
+  LOCAL_LISTENER,
+  releaseHost,
+  startLocalSession,
+} from '../../cli/local/session.ts';
+import { DeploymentSpec, type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
+import type { StrategyName } from '../../lib/regional-stack.ts';
 
 /** A rolling spec for `app` on the hosts tagged for it; fields override. */
 export function rollingSpec(app: string, overrides: Partial<DeploymentSpecInput> = {}): DeploymentSpecInput {
@@ -23,11 +32,40 @@ export function rollingSpec(app: string, overrides: Partial<DeploymentSpecInput>
   };
 }
 
+/** A blue-green spec: blue and green halves of the local fleet behind the local listener. */
+export function blueGreenSpec(app: string, strategy: Record<string, unknown> = {}, overrides: Partial<DeploymentSpecInput> = {}) {
+  return rollingSpec(app, {
+    strategy: {
+      type: 'blueGreen',
+      blue: { tags: { app, environment: 'test', color: 'blue' } },
+      green: { tags: { app, environment: 'test', color: 'green' } },
+      listenerArn: LOCAL_LISTENER,
+      blueTargetGroupArn: LOCAL_BLUE_TG,
+      greenTargetGroupArn: LOCAL_GREEN_TG,
+      keepBlueSeconds: 600,
+      ...strategy,
+    } as DeploymentSpecInput['strategy'],
+    ...overrides,
+  });
+}
+
+/** The state machine a spec runs on (an invalid spec: rolling's, which refuses it). */
+export function strategyOf(spec: DeploymentSpecInput): StrategyName {
+  const parsed = DeploymentSpec.safeParse(spec);
+  return parsed.success ? parsed.data.strategy.type : 'rolling';
+}
+
 export interface Flow {
   readonly orchestrator: LocalOrchestrator;
   readonly fleetDir: string;
   readonly hosts: string[];
-  run(spec: DeploymentSpecInput, executionName?: string): Promise<LocalRun>;
+  run(spec: DeploymentSpecInput, executionName?: string, onEvent?: LocalEventListener): Promise<LocalRun>;
+  /** Lets a held host (FleetFaults.heldHosts, by index) finish its deploy. */
+  release(n: number): Promise<void>;
+  /** Green's share of the local listener after each shift, oldest first. */
+  greenWeights(): Promise<number[]>;
+  /** The record's gate, once the execution waits at one. */
+  waitForGate(deploymentId: string, kind: 'approval' | 'resume'): Promise<void>;
   /** The version in each host's `current` file (undefined: never installed). */
   versions(): Promise<Record<string, string | undefined>>;
   /** How many commands each host has received. */
@@ -58,7 +96,22 @@ export async function startFlow(
     orchestrator,
     fleetDir,
     hosts,
-    run: (input, executionName) => orchestrator.execute('rolling', input, executionName ? { executionName } : {}),
+    run: (input, executionName, onEvent) =>
+      orchestrator.execute(strategyOf(input), input, { ...(executionName ? { executionName } : {}), ...(onEvent ? { onEvent } : {}) }),
+    release: (n) => releaseHost(fleetDir, hosts[n] as string),
+    async greenWeights() {
+      const history = await orchestrator.traffic.history(LOCAL_LISTENER);
+      return history.map((weights) => weights.find((w) => w.targetGroupArn === LOCAL_GREEN_TG)?.weight ?? 0);
+    },
+    async waitForGate(deploymentId, kind) {
+      await vi.waitFor(
+        async () => {
+          const gate = (await orchestrator.record(deploymentId).catch(() => undefined))?.gate;
+          if (gate?.kind !== kind) throw new Error(`no ${kind} gate yet`);
+        },
+        { timeout: 20_000, interval: 25 },
+      );
+    },
     async versions() {
       const out: Record<string, string | undefined> = {};
       for (const host of hosts) {
