@@ -2,7 +2,7 @@ import { App, type AppProps, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { RegionalStack, type StrategyName } from '../../lib/regional-stack.ts';
+import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -37,12 +37,17 @@ const AslState = z.looseObject({
   Next: z.string().optional(),
   End: z.boolean().optional(),
   Default: z.string().optional(),
-  Choices: z.array(z.looseObject({ Next: z.string() })).optional(),
+  Choices: z.array(z.looseObject({ Next: z.string(), Variable: z.string().optional() })).optional(),
   Catch: z.array(z.looseObject({ ErrorEquals: z.array(z.string()), Next: z.string(), ResultPath: z.string().optional() })).optional(),
   Retry: z.array(Retrier).optional(),
   Resource: z.string().optional(),
-  Parameters: z.looseObject({ FunctionName: z.string().optional() }).optional(),
+  Parameters: z.looseObject({ FunctionName: z.string().optional(), Payload: z.record(z.string(), z.unknown()).optional() }).optional(),
+  TimeoutSeconds: z.number().optional(),
   TimeoutSecondsPath: z.string().optional(),
+  HeartbeatSeconds: z.number().optional(),
+  SecondsPath: z.string().optional(),
+  ResultPath: z.string().nullable().optional(),
+  Result: z.unknown().optional(),
   Error: z.string().optional(),
   Cause: z.string().optional(),
   CausePath: z.string().optional(),
@@ -86,3 +91,35 @@ export function renderDefinition(stack: RegionalStack, template: Template, strat
   if (text === undefined) throw new Error(`unexpected DefinitionString shape: ${JSON.stringify(body).slice(0, 200)}`);
   return AslDefinition.parse(JSON.parse(text));
 }
+
+/** Every strategy's definition, rendered as {@link renderDefinition} does. */
+export function renderDefinitions(stack: RegionalStack, template: Template): Record<StrategyName, AslDefinition> {
+  return Object.fromEntries(STRATEGIES.map((strategy) => [strategy, renderDefinition(stack, template, strategy)])) as Record<
+    StrategyName,
+    AslDefinition
+  >;
+}
+
+/** The handler a rendered task invokes, read back from its placeholder ARN (undefined for a task that invokes none). */
+export function invokedHandler(state: AslState): HandlerName | undefined {
+  const prefix = placeholderArn('' as HandlerName);
+  const arn = state.Parameters?.FunctionName;
+  return arn?.startsWith(prefix) ? (arn.slice(prefix.length) as HandlerName) : undefined;
+}
+
+export interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: Json;
+}
+interface PolicyResource {
+  readonly Type: string;
+  readonly Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } };
+}
+
+/** The IAM policies of a synthesized template (`Template.toJSON()` or a cloud assembly's template). */
+export function policiesOf(template: { Resources?: Record<string, { Type: string }> }): PolicyResource[] {
+  return Object.values(template.Resources ?? {}).filter((r): r is PolicyResource => r.Type === 'AWS::IAM::Policy');
+}
+
+export const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
