@@ -7,6 +7,7 @@ import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callba
 import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '../../lambdas/adapters/local/fleet.ts';
 import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
 import type { DeploymentRecord } from '../../lambdas/core/records.ts';
+import { manualRollbackSpec } from '../../lambdas/core/rollback.ts';
 import { DEPLOY_DOCUMENT, type DeploymentSpec } from '../../lambdas/core/spec.ts';
 import { createAwaitGate } from '../../lambdas/handlers/await-gate.ts';
 import { createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
@@ -241,6 +242,19 @@ export class LocalOrchestrator {
     // What EventBridge delivers for an execution that did not succeed: the rule's target finalizes a stranded record.
     if (run.status !== 'SUCCEEDED') await this.handlers.executionStatus(statusChange(strategy, input, run), fakeContext('executionStatus'));
     return run;
+  }
+
+  /**
+   * Manual rollback of a finished deployment: a new deployment of its previous
+   * version with the same strategy, recorded as a rollback of the original.
+   */
+  async rollback(
+    deploymentId: string,
+    requestedBy: string,
+    options: { executionName?: string; onEvent?: LocalEventListener } = {},
+  ): Promise<LocalRun> {
+    const spec = manualRollbackSpec(await this.records.getDeployment(deploymentId), requestedBy);
+    return this.execute(spec.strategy?.type ?? 'rolling', spec, options);
   }
 
   /** StopExecution: the execution ends where it is, ABORTED. */

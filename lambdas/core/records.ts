@@ -30,8 +30,6 @@ export interface DeploymentRecord {
   readonly control?: Control | null;
   /** What the execution is waiting for between waves, with the task token that wakes it. */
   readonly gate?: Gate | null;
-  /** The deployment this one rolls back (a manual rollback). */
-  readonly rollbackOf?: string;
 }
 
 export interface Control {

@@ -230,6 +230,11 @@ export const DeploymentSpec = z
       .regex(/^[A-Za-z0-9_.#-]{1,64}$/)
       .optional(),
     priority: z.enum(['low', 'normal', 'high', 'emergency']).default('normal'),
+    /** Set on a manual rollback: the deployment it undoes. */
+    rollbackOf: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,80}$/)
+      .optional(),
   })
   .strict()
   .refine((s) => !(s.regions && s.regionWaves), { message: 'give regions or regionWaves, not both', path: ['regionWaves'] });

@@ -33,6 +33,10 @@ export function createValidateSpec(deps: Deps) {
     const created = await deps.records.createDeployment(deploymentId, spec, executionName, now);
     if (created === 'created') {
       await deps.records.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
+      // A manual rollback is also recorded on the deployment it undoes.
+      if (spec.rollbackOf) {
+        await deps.records.appendEvent(spec.rollbackOf, 'RollbackRequested', spec.requestedBy, { rollbackDeploymentId: deploymentId }, now);
+      }
     } else {
       // A retry of this very execution goes on; another execution reusing the id must not touch the record.
       const existing = await deps.records.getDeployment(deploymentId);

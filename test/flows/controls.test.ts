@@ -148,3 +148,40 @@ describe('controls of a running deployment on the local fleet', () => {
     });
   });
 });
+
+describe('manual rollback of a finished deployment on the local fleet', () => {
+  it('redeploys the previous version with the same strategy, recorded as a rollback of the original', async () => {
+    const spec = rollingSpec('manual-rollback', {
+      strategy: { type: 'linear', stepPercent: 50, intervalSeconds: 0 },
+      deploymentId: 'release-2',
+    });
+    const flow = await startFlow(spec, 6);
+    expect((await flow.run(spec)).status).toBe('SUCCEEDED');
+    expect(Object.values(await flow.versions())).toEqual(Array(6).fill('2.0.0'));
+
+    const run = await flow.orchestrator.rollback('release-2', 'ivan', { executionName: 'undo-release-2' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const record = await flow.orchestrator.record('undo-release-2');
+    expect(record.spec).toMatchObject({ version: '1.0.0', previousVersion: '2.0.0', rollbackOf: 'release-2', requestedBy: 'ivan' });
+    expect(record.spec.strategy).toMatchObject({ type: 'linear', stepPercent: 50 });
+    expect(record).toMatchObject({ status: 'SUCCEEDED', waveCount: 2 });
+    expect(Object.values(await flow.versions())).toEqual(Array(6).fill('1.0.0'));
+    const onOriginal = (await flow.orchestrator.records.getEvents('release-2')).find((e) => e.type === 'RollbackRequested');
+    expect(onOriginal).toMatchObject({ actor: 'ivan', rollbackDeploymentId: 'undo-release-2' });
+  });
+
+  it('refuses to roll back a deployment that is still running', async () => {
+    const spec = rollingSpec('rollback-running', { deploymentId: 'still-running' });
+    const flow = await startFlow(spec, 4, { heldHosts: [0] });
+    const running = flow.run(spec);
+    await expect.poll(async () => (await flow.orchestrator.records.getWaveCommands('still-running', 0)).length).toBeGreaterThan(0);
+
+    await expect(flow.orchestrator.rollback('still-running', 'judy')).rejects.toMatchObject({
+      name: 'RollbackRefused',
+      message: 'deployment still-running is RUNNING; abort it instead of rolling it back',
+    });
+    await flow.release(0);
+    expect((await running).status).toBe('SUCCEEDED');
+  });
+});

@@ -1,0 +1,46 @@
+import { type DeploymentRecord, TERMINAL_STATUSES } from './records.ts';
+import type { DeploymentSpec, DeploymentSpecInput } from './spec.ts';
+
+/** A finished deployment that cannot be rolled back as asked. */
+export class RollbackRefused extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RollbackRefused';
+  }
+}
+
+/**
+ * The spec of a manual rollback of a finished deployment: the previous
+ * version, with the same targets, command and strategy, recorded as a rollback
+ * of the original. Blue-green swaps the fleets: the old blue, still on the
+ * previous version, becomes the green that takes the traffic back.
+ */
+export function manualRollbackSpec(original: DeploymentRecord, requestedBy: string): DeploymentSpecInput {
+  const { spec } = original;
+  if (!TERMINAL_STATUSES.includes(original.status)) {
+    throw new RollbackRefused(`deployment ${original.deploymentId} is ${original.status}; abort it instead of rolling it back`);
+  }
+  if (!spec.previousVersion) {
+    throw new RollbackRefused(`deployment ${original.deploymentId} has no previous version to go back to`);
+  }
+  const { deploymentId: _id, ...rest } = spec;
+  return {
+    ...rest,
+    version: spec.previousVersion,
+    previousVersion: spec.version,
+    strategy: swapFleets(spec.strategy),
+    requestedBy,
+    rollbackOf: original.deploymentId,
+  };
+}
+
+function swapFleets(strategy: DeploymentSpec['strategy']): DeploymentSpec['strategy'] {
+  if (strategy.type !== 'blueGreen') return strategy;
+  return {
+    ...strategy,
+    blue: strategy.green,
+    green: strategy.blue,
+    blueTargetGroupArn: strategy.greenTargetGroupArn,
+    greenTargetGroupArn: strategy.blueTargetGroupArn,
+  };
+}
