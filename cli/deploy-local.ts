@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import type { EventLog, LocalRun } from './local/runner.ts';
@@ -17,6 +18,8 @@ export interface LocalDeployOptions {
   readonly json: boolean;
   /** Where progress lines go (stderr when --json, so stdout stays parseable). */
   readonly print: (line: string) => void;
+  /** Approve every wave in this name; otherwise ask at the terminal (and reject when there is none). */
+  readonly autoApprove?: string;
 }
 
 export interface LocalDeployResult {
@@ -42,9 +45,6 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
     );
   }
   const spec = parsed.data;
-  if (spec.strategy.type !== 'rolling' && spec.strategy.type !== 'allAtOnce') {
-    throw new BadInput(`strategy.type: ${spec.strategy.type} has no state machine yet; use rolling or allAtOnce`);
-  }
   const print = options.print;
   const fleetDir = path.resolve(options.stateDir, 'fleet');
   await createLocalFleet(fleetDir, spec, options.hosts, options.faults);
@@ -58,51 +58,99 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
   print(
     `  state machine synthesized from the CDK stack; DynamoDB Local at ${session.dynamo?.endpoint ?? options.dynamoEndpoint} (${seconds(Date.now() - started)})`,
   );
+  const orchestrator = session.orchestrator;
+  const strategy = spec.strategy.type;
+  const greenShares = spec.strategy.type === 'blueGreen' ? spec.strategy.trafficSteps : [];
+  let deploymentId = spec.deploymentId;
+  // Approvals: asked at the terminal, given by --auto-approve, or refused when nobody can answer.
+  orchestrator.events.onEvent((event) => {
+    if (event.detail.status !== 'AWAITING_APPROVAL') return;
+    const id = String(event.detail.deploymentId);
+    const wave = Number(event.detail.wave) + 1;
+    void decide(wave, options.autoApprove, print).then((decision) =>
+      orchestrator.control({
+        deploymentId: id,
+        by: decision.by,
+        action: decision.approve ? 'approve' : 'reject',
+        comment: decision.comment,
+      }),
+    );
+  });
+  // Ctrl-C asks for an abort (the hosts already changed roll back); a second Ctrl-C quits at once.
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted || !deploymentId) process.exit(130);
+    interrupted = true;
+    print('  ! abort requested (Ctrl-C again to quit now): stopping after the current wave and rolling back');
+    void orchestrator.control({ deploymentId, action: 'abort', by: process.env.USER ?? 'local user', comment: 'Ctrl-C' });
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     const begin = Date.now();
     let waveStarted = begin;
     let waveCount = 0;
     const caught = new Set<string>();
     const onEvent = (event: EventLog) => {
-      if (event.type === 'StateEntered' && event.state.name === 'Send Wave Command') waveStarted = Date.now();
+      if (!('state' in event)) return;
+      const handler = orchestrator.handlerOf(strategy, event.state.name);
+      if (event.type === 'StateEntered' && handler === 'sendCommand') waveStarted = Date.now();
       // A caught error still exits the state; its progress line is the failure's, printed at the end.
       if (event.type === 'StateCaught') caught.add(event.state.name);
       if (event.type !== 'StateExited' || caught.delete(event.state.name)) return;
       const out = event.state.output as Record<string, unknown> | undefined;
-      switch (event.state.name) {
-        case 'Validate Spec And Acquire Lock':
-          print(`  ✓ spec valid, lock on ${spec.app}/${spec.environment} taken (deployment ${String(out?.deploymentId)})`);
+      switch (handler) {
+        case 'validateSpec':
+          deploymentId = String(out?.deploymentId);
+          print(`  ✓ spec valid, lock on ${spec.app}/${spec.environment} taken (deployment ${deploymentId})`);
           break;
-        case 'Plan Waves':
+        case 'planWaves':
           waveCount = Number(out?.waveCount);
-          print(`  ✓ planned ${waveCount} waves over ${String(out?.hostCount)} hosts`);
-          break;
-        case 'Run Pre-Checks':
-          print('  ✓ pre-checks passed: hosts online, window open, alarms quiet');
-          break;
-        case 'Evaluate Wave': {
-          const wave = Number(out?.wave);
-          const mark = out?.verdict === 'failed' ? '✗' : '✓';
           print(
-            `  ${mark} wave ${wave}/${waveCount}: ${String(out?.succeeded)} hosts done, ${String(out?.failed)} failed so far (${seconds(Date.now() - waveStarted)})${out?.reason ? ` — ${String(out.reason)}` : ''}`,
+            strategy === 'blueGreen'
+              ? `  ✓ planned: ${String(out?.hostCount)} green hosts, then traffic in ${greenShares.length} step(s): ${greenShares.join('% → ')}%`
+              : `  ✓ planned ${waveCount} waves over ${String(out?.hostCount)} hosts`,
           );
           break;
+        case 'runPreChecks':
+          print('  ✓ pre-checks passed: hosts online, window open, alarms quiet');
+          break;
+        case 'evaluateWave': {
+          if (out?.outcome) {
+            print(`  ↩ ${String(out.reason)}`);
+          } else if (event.state.name.includes('Validation')) {
+            if (spec.strategy.type === 'blueGreen' && !spec.strategy.validationCommand) break;
+            print(`  ${out?.verdict === 'failed' ? '✗' : '✓'} validation on green${out?.reason ? ` — ${String(out.reason)}` : ''}`);
+          } else {
+            const wave = Number(out?.wave);
+            const mark = out?.verdict === 'failed' ? '✗' : '✓';
+            print(
+              `  ${mark} wave ${wave}/${waveCount}: ${String(out?.succeeded)} hosts done, ${String(out?.failed)} failed so far (${seconds(Date.now() - waveStarted)})${out?.reason ? ` — ${String(out.reason)}` : ''}`,
+            );
+          }
+          break;
         }
-        case 'Check Alarms':
+        case 'checkAlarms':
           print('    alarms quiet after bake');
           break;
-        case 'Record Rollback Results':
-          print(`  ↩ ${String(out?.reason)}`);
+        case 'shiftTraffic': {
+          const green = greenShares[Number(out?.trafficStep) - 1] ?? 100;
+          print(`  ⇄ traffic: green ${green}% / blue ${100 - green}%`);
+          break;
+        }
+        case 'switchBack':
+          print('  ↩ all traffic switched back to blue');
+          break;
+        case 'awaitGate':
+          if (event.state.name.includes('Paused')) print('    resumed');
           break;
       }
     };
-    const run = await session.orchestrator.execute(
-      'rolling',
+    const run = await orchestrator.execute(
+      strategy,
       { ...rawSpec },
       { onEvent, ...(spec.deploymentId ? { executionName: spec.deploymentId } : {}) },
     );
-    const deploymentId = spec.deploymentId ?? run.executionName;
-    const record = await session.orchestrator.record(deploymentId).catch(() => undefined);
+    const record = await orchestrator.record(spec.deploymentId ?? run.executionName).catch(() => undefined);
     const status = record?.status ?? run.status;
     print(
       `${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(Date.now() - begin)}${record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : ''}`,
@@ -112,6 +160,33 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
     }
     return { run, record };
   } finally {
+    process.off('SIGINT', onInterrupt);
     await session.close();
+  }
+}
+
+interface Decision {
+  readonly approve: boolean;
+  readonly by: string;
+  readonly comment?: string;
+}
+
+/** Who approves a wave locally: --auto-approve, the person at the terminal, or nobody (rejected). */
+async function decide(wave: number, autoApprove: string | undefined, print: (line: string) => void): Promise<Decision> {
+  if (autoApprove) {
+    print(`  ✓ wave ${wave} approved by ${autoApprove} (--auto-approve)`);
+    return { approve: true, by: autoApprove };
+  }
+  const by = process.env.USER ?? 'local user';
+  if (!process.stdin.isTTY) {
+    print(`  ✗ wave ${wave} needs an approval and nobody can answer (not a terminal); pass --auto-approve <name>`);
+    return { approve: false, by: 'deployctl', comment: 'no approver: not a terminal and no --auto-approve' };
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`  ? approve wave ${wave}? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim()) ? { approve: true, by } : { approve: false, by, comment: 'declined at the terminal' };
+  } finally {
+    prompt.close();
   }
 }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { deployLocal } from './deploy-local.ts';
+import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/session.ts';
 import { BadInput, specFromInput } from './spec-input.ts';
 
 /** Exit codes: 0 success, 1 deployment failed or rolled back, 2 bad input. */
@@ -35,6 +36,23 @@ const DEMO = {
   requestedBy: 'npm start',
 };
 
+/** The demo spec under the user's flags; blue-green gets the local fleet's halves and listener. */
+function demoSpec(flags: Record<string, unknown>): Record<string, unknown> {
+  const spec: Record<string, unknown> = { ...DEMO, ...flags };
+  const strategy = spec.strategy as Record<string, unknown>;
+  if (strategy.type === 'blueGreen') {
+    spec.strategy = {
+      blue: { tags: { ...DEMO.targets.tags, color: 'blue' } },
+      green: { tags: { ...DEMO.targets.tags, color: 'green' } },
+      listenerArn: LOCAL_LISTENER,
+      blueTargetGroupArn: LOCAL_BLUE_TG,
+      greenTargetGroupArn: LOCAL_GREEN_TG,
+      ...strategy,
+    };
+  }
+  return spec;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name('deployctl')
@@ -53,11 +71,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--previous-version <version>', 'version to roll back to (default: the last successful release)')
     .option('--tag <key=value>', 'target hosts with this tag (repeatable)', collect)
     .option('--instance-ids <ids>', 'target these instance ids (comma-separated)')
-    .option('--strategy <type>', 'rolling | allAtOnce (canary, linear, blueGreen: not yet)')
+    .option('--strategy <type>', 'all-at-once | rolling | canary | linear | blue-green (default rolling)')
     .option('--batch-size <n|p%|list>', 'rolling batch size: a count, a percentage, or a list such as 1,5,25%')
     .option('--max-errors <n|p%>', 'failed hosts tolerated before the deployment rolls back (default 0)')
     .option('--min-healthy <n|p%>', 'hosts that must stay in service')
+    .option('--stages <list>', 'canary: cumulative percentages, e.g. 10,50,100 (default)')
+    .option('--step-percent <n>', 'linear: percentage of hosts per step (default 10)')
+    .option('--interval-seconds <n>', 'linear: wait between steps (default 300)')
+    .option('--traffic-steps <list>', "blue-green: green's traffic share per shift, e.g. 10,50,100 (default 100)")
+    .option('--keep-blue-seconds <n>', 'blue-green: how long blue stays ready for a switch-back (default 3600)')
     .option('--bake-seconds <n>', 'wait after each wave before the alarm gate')
+    .option('--approval <when>', 'none | firstWave | everyWave: wait for an approval before waves (default none)')
+    .option('--auto-approve <who>', 'with --local: approve every wave in this name instead of asking at the terminal')
     .option('--alarm <name>', 'CloudWatch alarm that stops the deployment (repeatable)', collect)
     .option('--requested-by <who>', 'recorded in the audit trail', process.env.USER ?? 'unknown')
     .option('--deployment-id <id>', 'idempotency key and execution name (default: generated)')
@@ -79,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         );
       }
       const spec = await specFromInput({ ...opts, requestedBy: opts.requestedBy });
-      const input = opts.demo ? { ...DEMO, ...spec } : spec;
+      const input = opts.demo ? demoSpec(spec) : spec;
       const print = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
       const { run, record } = await deployLocal(input, {
         stateDir: opts.stateDir,
@@ -89,6 +114,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         faults: { failingHosts: opts.failHosts, offlineHosts: opts.offlineHosts, alarmInWave: opts.alarmInWave },
         json: Boolean(opts.json),
         print,
+        autoApprove: opts.autoApprove,
       });
       if (opts.json)
         process.stdout.write(

@@ -19,7 +19,16 @@ export interface SpecFlags {
   readonly alarm?: string[];
   readonly requestedBy?: string;
   readonly deploymentId?: string;
+  readonly stages?: string;
+  readonly stepPercent?: string;
+  readonly intervalSeconds?: string;
+  readonly trafficSteps?: string;
+  readonly keepBlueSeconds?: string;
+  readonly approval?: string;
 }
+
+/** Strategy names as users type them, to the spec's names. */
+const STRATEGY_ALIASES: Record<string, string> = { 'all-at-once': 'allAtOnce', 'blue-green': 'blueGreen' };
 
 export class BadInput extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -72,7 +81,13 @@ export async function specFromInput(flags: SpecFlags): Promise<Record<string, un
   if (flags.instanceIds) spec.targets = { instanceIds: flags.instanceIds.split(',').map((s) => s.trim()) };
 
   const strategy = { ...((spec.strategy as Record<string, unknown> | undefined) ?? {}) };
-  if (flags.strategy) strategy.type = flags.strategy;
+  if (flags.strategy) strategy.type = STRATEGY_ALIASES[flags.strategy] ?? flags.strategy;
+  const list = (value: string) => value.split(',').map((v) => number(v.trim()));
+  if (flags.stages) strategy.stages = list(flags.stages);
+  if (flags.stepPercent) strategy.stepPercent = number(flags.stepPercent);
+  if (flags.intervalSeconds) strategy.intervalSeconds = number(flags.intervalSeconds);
+  if (flags.trafficSteps) strategy.trafficSteps = list(flags.trafficSteps);
+  if (flags.keepBlueSeconds) strategy.keepBlueSeconds = number(flags.keepBlueSeconds);
   if (flags.batchSize)
     strategy.batchSize = flags.batchSize.includes(',') ? flags.batchSize.split(',').map(countOrPercent) : countOrPercent(flags.batchSize);
   if (flags.maxErrors) strategy.maxErrors = countOrPercent(flags.maxErrors);
@@ -82,6 +97,7 @@ export async function specFromInput(flags: SpecFlags): Promise<Record<string, un
   const gates = { ...((spec.gates as Record<string, unknown> | undefined) ?? {}) };
   if (flags.bakeSeconds) gates.bakeSeconds = number(flags.bakeSeconds);
   if (flags.alarm?.length) gates.alarms = { names: flags.alarm };
+  if (flags.approval) gates.approval = flags.approval;
   if (Object.keys(gates).length > 0) spec.gates = gates;
   return spec;
 }

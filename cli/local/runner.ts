@@ -257,6 +257,15 @@ export class LocalOrchestrator {
     return this.execute(spec.strategy?.type ?? 'rolling', spec, options);
   }
 
+  /** Which handler a state of a strategy's machine runs (undefined for Choice, Wait, Pass...). */
+  handlerOf(strategy: StrategyName, stateName: string): HandlerName | undefined {
+    const state = this.options.synthesized.definitions[strategy].States[stateName] as
+      | { Parameters?: { FunctionName?: string } }
+      | undefined;
+    const arn = state?.Parameters?.FunctionName;
+    return arn ? this.options.synthesized.handlerByArn.get(arn) : undefined;
+  }
+
   /** StopExecution: the execution ends where it is, ABORTED. */
   stop(executionName: string): void {
     const execution = this.running.get(executionName);

@@ -73,6 +73,21 @@ describe('deployctl deploy --local', () => {
     expect(firstHost.trim()).toBe('1.0.0');
   });
 
+  it('runs a blue-green deployment on the demo fleet with an approval given by --auto-approve', async () => {
+    const run = await deployctl(
+      cwd,
+      local('--strategy', 'blue-green', '--traffic-steps', '50,100', '--approval', 'firstWave', '--auto-approve', 'alice', '--json'),
+    );
+
+    expect(run.code).toBe(0);
+    const { record } = JSON.parse(run.stdout);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', hostCount: 6 });
+    expect(record.spec.strategy).toMatchObject({ type: 'blueGreen', trafficSteps: [50, 100] });
+    expect(run.stderr).toContain('wave 1 approved by alice (--auto-approve)');
+    expect(run.stderr).toContain('⇄ traffic: green 50% / blue 50%');
+    expect(run.stderr).toContain('⇄ traffic: green 100% / blue 0%');
+  });
+
   it('exits 2 naming every bad field, and starts nothing', async () => {
     const run = await deployctl(cwd, [
       'deploy',
