@@ -17,10 +17,10 @@ export type StrategyName = (typeof STRATEGIES)[number];
 
 /** How each wave strategy names its waves in the console graph. */
 const WAVE_NAMES: Record<Exclude<StrategyName, 'blueGreen'>, WaveNames & { title: string }> = {
-  allAtOnce: { title: 'AllAtOnce', wave: 'All Hosts', bake: 'Wait For Bake Time' },
-  rolling: { title: 'Rolling', wave: 'Wave', bake: 'Wait For Bake Time' },
-  canary: { title: 'Canary', wave: 'Canary Stage', bake: 'Bake Canary Stage' },
-  linear: { title: 'Linear', wave: 'Linear Step', bake: 'Wait Linear Interval' },
+  allAtOnce: { title: 'AllAtOnce', wave: 'All Hosts', waves: 'Waves', bake: 'Wait For Bake Time' },
+  rolling: { title: 'Rolling', wave: 'Wave', waves: 'Waves', bake: 'Wait For Bake Time' },
+  canary: { title: 'Canary', wave: 'Canary Stage', waves: 'Canary Stages', bake: 'Bake Canary Stage' },
+  linear: { title: 'Linear', wave: 'Linear Step', waves: 'Linear Steps', bake: 'Wait Linear Interval' },
 };
 
 /** One region's orchestrator: table, functions, state machines and the SSM status rule. */

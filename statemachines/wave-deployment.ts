@@ -7,6 +7,8 @@ import { awaitGate, evaluate, invoke, sendAndWait } from './fragments.ts';
 export interface WaveNames {
   /** "Wave", "Canary Stage", "Linear Step", "All Hosts". */
   readonly wave: string;
+  /** The plural in "More ...?": "Waves", "Canary Stages", "Linear Steps". */
+  readonly waves: string;
   /** The wait after each wave: "Wait For Bake Time", "Wait Linear Interval". */
   readonly bake: string;
 }
@@ -51,7 +53,7 @@ export class WaveDeployment extends Construct {
     const approvalNeeded = new sfn.Choice(this, `${noun} Needs Approval?`)
       .when(sfn.Condition.stringEquals('$.gate', 'approval'), waitApproval.next(sendWave))
       .otherwise(sendWave);
-    const moreWaves = new sfn.Choice(this, `More ${noun}s?`)
+    const moreWaves = new sfn.Choice(this, `More ${props.names.waves}?`)
       .when(sfn.Condition.numberLessThanJsonPath('$.wave', '$.waveCount'), approvalNeeded)
       .otherwise(end.succeed);
     const paused = new sfn.Choice(this, 'Paused?')

@@ -7,8 +7,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { acknowledgeNagFindings } from '../../lib/nag.ts';
-import type { RegionalStack } from '../../lib/regional-stack.ts';
-import { regionalStack } from './synth.ts';
+import type { HandlerName } from '../../lib/orchestrator-functions.ts';
+import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
+import { actionsOf, logicalIdOf, policiesOf, regionalStack } from './synth.ts';
 
 const Report = z.object({
   pluginReports: z.array(
@@ -34,7 +35,11 @@ const outdirs: string[] = [];
  * returns every finding the validation report holds. Synthesis is told not to
  * throw on findings so that the test can show them all.
  */
-function synthesizeWithNag(acknowledge: boolean): { stack: RegionalStack; findings: Finding[] } {
+function synthesizeWithNag(acknowledge: boolean): {
+  stack: RegionalStack;
+  findings: Finding[];
+  template: Parameters<typeof policiesOf>[0];
+} {
   const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-nag-'));
   outdirs.push(outdir);
   const { app, stack } = regionalStack({ outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
@@ -45,7 +50,7 @@ function synthesizeWithNag(acknowledge: boolean): { stack: RegionalStack; findin
   const findings = report.pluginReports.flatMap((plugin) =>
     plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => ({ rule: v.ruleName, severity: v.severity, path: c.constructPath }))),
   );
-  return { stack, findings };
+  return { stack, findings, template: assembly.getStackArtifact(stack.artifactId).template };
 }
 
 /** What acknowledgeNagFindings recorded: rule id, the construct it sits on, and the reason. */
@@ -75,6 +80,13 @@ beforeAll(() => {
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
 });
+
+const handlersOf = (stack: RegionalStack) => Object.entries(stack.functions) as [HandlerName, RegionalStack['functions'][HandlerName]][];
+
+/** The handler whose `<arn>:*` an IAM5 finding id names, e.g. `AwsSolutions-IAM5[Resource::<FunctionsXFunction1234.Arn>:*]`. */
+function invokedVersionsIn(stack: RegionalStack, id: string): HandlerName | undefined {
+  return handlersOf(stack).find(([, fn]) => id === `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`)?.[0];
+}
 
 describe('cdk-nag AwsSolutions checks', () => {
   it('leave no unacknowledged error or warning', () => {
@@ -119,5 +131,56 @@ describe('cdk-nag AwsSolutions checks', () => {
     const sendCommandRole = acknowledged.stack.functions.sendCommand.role?.node.path;
     expect(targetAcks).toHaveLength(2);
     for (const ack of targetAcks) expect(ack.path, ack.id).toBe(sendCommandRole);
+  });
+
+  it('acknowledge the wildcard listener only on the shiftTraffic and switchBack roles', () => {
+    const listenerAcks = acknowledgements(acknowledged.stack).filter((ack) => /listener\/app\/\*\]$/.test(ack.id));
+    const { shiftTraffic, switchBack } = acknowledged.stack.functions;
+    expect(listenerAcks.map((ack) => ack.path).sort()).toEqual([shiftTraffic.role?.node.path, switchBack.role?.node.path].sort());
+  });
+
+  it("acknowledge a function's versions and aliases (<arn>:*) only on the state machines that invoke it", () => {
+    const { stack } = acknowledged;
+    const versionAcks = acknowledgements(stack).filter((ack) => /:\*\]$/.test(ack.id) && ack.id.includes('Function'));
+    const byRole = (path: string) =>
+      versionAcks
+        .filter((ack) => ack.path === path)
+        .map((ack) => invokedVersionsIn(stack, ack.id) ?? ack.id)
+        .sort();
+    const waveFlow = [
+      'validateSpec',
+      'planWaves',
+      'runPreChecks',
+      'checkControls',
+      'awaitGate',
+      'sendCommand',
+      'evaluateWave',
+      'checkAlarms',
+      'finalize',
+    ];
+    const machineRoles = STRATEGIES.map((strategy) => stack.stateMachines[strategy].role.node.path);
+    for (const strategy of STRATEGIES) {
+      const expected = strategy === 'blueGreen' ? [...waveFlow, 'shiftTraffic', 'switchBack'] : waveFlow;
+      expect(byRole(stack.stateMachines[strategy].role.node.path), strategy).toEqual(expected.sort());
+    }
+    expect(versionAcks.filter((ack) => !machineRoles.includes(ack.path))).toEqual([]);
+  });
+
+  it("name, in each function role's wildcard acknowledgement, every action that role is granted on any resource", () => {
+    const { stack, template } = acknowledged;
+    const reasons = acknowledgements(stack).filter((ack) => ack.id === 'AwsSolutions-IAM5[Resource::*]');
+    for (const [name, fn] of handlersOf(stack)) {
+      const role = fn.role;
+      if (!role) throw new Error(`${name} has no role`);
+      const wildcardActions = policiesOf(template)
+        .filter((policy) => policy.Properties.Roles.some((r) => r.Ref === logicalIdOf(role)))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+        .filter((s) => s.Resource === '*')
+        .flatMap(actionsOf);
+      const reason = reasons.filter((ack) => ack.path === role.node.path).map((ack) => ack.reason);
+      expect(reason, name).toHaveLength(1);
+      expect(wildcardActions.length, name).toBeGreaterThan(0);
+      for (const action of wildcardActions) expect(reason[0], `${name}: ${action}`).toContain(action);
+    }
   });
 });

@@ -1,51 +1,95 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import type { RegionalStack } from '../../lib/regional-stack.ts';
-import { ACCOUNT, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
+import { type RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import {
+  ACCOUNT,
+  type AslDefinition,
+  actionsOf,
+  invokedHandler,
+  logicalIdOf,
+  policiesOf,
+  REGION,
+  regionalStack,
+  renderDefinitions,
+  type Statement,
+} from './synth.ts';
 
 let stack: RegionalStack;
 let template: Template;
+let definitions: Record<StrategyName, AslDefinition>;
 
 beforeAll(() => {
   ({ stack } = regionalStack());
   template = Template.fromStack(stack);
+  definitions = renderDefinitions(stack, template);
 });
 
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: Json;
-}
-interface PolicyResource {
-  Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } };
-}
-
 const handlers = () => Object.entries(stack.functions) as [HandlerName, RegionalStack['functions'][HandlerName]][];
-const actionsOf = (statement: Statement) => [statement.Action].flat();
 const ref = (id: string) => ({ Ref: id });
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const partitionArn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+const machineArn = (strategy: StrategyName) => partitionArn(`:states:${REGION}:${ACCOUNT}:stateMachine:Deployctl-${strategy}`);
+const TASK_RESPONSES = ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'];
 
 function roleOf(construct: { readonly role?: IConstruct }): string {
   if (!construct.role) throw new Error('no role');
   return logicalIdOf(construct.role);
 }
 
+const rolesOf = (...names: HandlerName[]) => names.map((name) => roleOf(stack.functions[name])).sort();
+
 /** Every statement granted to a role, across all the policies attached to it. */
 function statementsOf(roleLogicalId: string): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, PolicyResource>)
+  return policiesOf(template.toJSON())
     .filter((policy) => policy.Properties.Roles.some((role) => role.Ref === roleLogicalId))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
 }
 
-/** The logical ids of the roles whose policies allow an action. */
+/** The logical ids of the roles whose policies allow an action, sorted. */
 function rolesAllowed(action: string): string[] {
-  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, PolicyResource>)
+  return policiesOf(template.toJSON())
     .filter((policy) => policy.Properties.PolicyDocument.Statement.some((s) => s.Effect === 'Allow' && actionsOf(s).includes(action)))
-    .flatMap((policy) => policy.Properties.Roles.map((role) => role.Ref));
+    .flatMap((policy) => policy.Properties.Roles.map((role) => role.Ref))
+    .sort();
 }
+
+/** A role's statements about one service, with their actions sorted. */
+function serviceStatementsOf(roleLogicalId: string, service: string): Statement[] {
+  return statementsOf(roleLogicalId)
+    .filter((s) => actionsOf(s).some((a) => a.startsWith(`${service}:`)))
+    .map((s) => ({ ...s, Action: actionsOf(s).sort() }));
+}
+
+/**
+ * The functions a state machine's role may invoke, each read from a statement
+ * that names exactly the function and its versions and aliases (`<arn>:*`).
+ */
+function functionsInvokableBy(machine: StrategyName): string[] {
+  return statementsOf(roleOf(stack.stateMachines[machine]))
+    .filter((s) => actionsOf(s).includes('lambda:InvokeFunction'))
+    .map((s) => {
+      const match = handlers().find(([, fn]) => {
+        const arn = arnOf(logicalIdOf(fn));
+        const expected = { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [arn, { 'Fn::Join': ['', [arn, ':*']] }] };
+        return isDeepStrictEqual({ ...s, Action: actionsOf(s) }, expected);
+      });
+      return match?.[0] ?? `unexpected statement ${JSON.stringify(s)}`;
+    })
+    .sort();
+}
+
+/** The functions a state machine's definition invokes. */
+const functionsInvokedBy = (machine: StrategyName) =>
+  [
+    ...new Set(
+      Object.values(definitions[machine].States)
+        .map(invokedHandler)
+        .filter((h) => h !== undefined),
+    ),
+  ].sort();
 
 describe('the deployment table', () => {
   it('is keyed by pk (partition) and sk (sort), both strings', () => {
@@ -88,11 +132,26 @@ describe('the deployment table', () => {
 });
 
 describe('the orchestrator functions', () => {
-  it('are the eight functions of the flow, and the only Lambda functions in the stack', () => {
+  it('are the fourteen functions of the flows, the controls and the status rules, and the only Lambda functions in the stack', () => {
     expect(Object.keys(stack.functions).sort()).toEqual(
-      ['checkAlarms', 'commandCallback', 'evaluateWave', 'finalize', 'planWaves', 'runPreChecks', 'sendCommand', 'validateSpec'].sort(),
+      [
+        'validateSpec',
+        'planWaves',
+        'runPreChecks',
+        'checkControls',
+        'awaitGate',
+        'sendCommand',
+        'commandCallback',
+        'evaluateWave',
+        'checkAlarms',
+        'shiftTraffic',
+        'switchBack',
+        'finalize',
+        'controlDeployment',
+        'executionStatus',
+      ].sort(),
     );
-    template.resourceCountIs('AWS::Lambda::Function', 8);
+    template.resourceCountIs('AWS::Lambda::Function', 14);
   });
 
   it('all run Node.js 22 on arm64 with active X-Ray tracing and know the table name', () => {
@@ -139,15 +198,22 @@ describe('the orchestrator functions', () => {
           .sort(),
       ]),
     );
+    const describeListeners = ['elasticloadbalancing:DescribeListeners', ...xray];
     expect(wildcard).toEqual({
       validateSpec: xray,
       planWaves: ['ssm:DescribeInstanceInformation', ...xray],
       runPreChecks: ['cloudwatch:DescribeAlarms', 'ssm:DescribeInstanceInformation', ...xray],
+      checkControls: xray,
+      awaitGate: xray,
       sendCommand: xray,
       commandCallback: xray,
       evaluateWave: ['ssm:ListCommandInvocations', ...xray],
       checkAlarms: ['cloudwatch:DescribeAlarms', ...xray],
+      shiftTraffic: describeListeners,
+      switchBack: describeListeners,
       finalize: xray,
+      controlDeployment: xray,
+      executionStatus: xray,
     });
   });
 
@@ -170,18 +236,50 @@ describe('the orchestrator functions', () => {
     ]);
   });
 
-  it('let only commandCallback complete a waiting task, and only for the deployment state machines', () => {
-    const callbackRole = roleOf(stack.functions.commandCallback);
-    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'])
-      expect(rolesAllowed(action), action).toEqual([callbackRole]);
-    const taskResponse = statementsOf(callbackRole).filter((s) => actionsOf(s).some((a) => a.startsWith('states:')));
-    expect(taskResponse).toEqual([
-      {
-        Effect: 'Allow',
-        Action: expect.arrayContaining(['states:SendTaskSuccess', 'states:SendTaskFailure']),
-        Resource: ref(logicalIdOf(stack.stateMachines.rolling)),
-      },
-    ]);
+  it('let only the SSM callback, the controls, a gate and a send answer a waiting task, and only for the five deployment state machines', () => {
+    const responders = rolesOf('commandCallback', 'controlDeployment', 'awaitGate', 'sendCommand');
+    for (const action of TASK_RESPONSES) expect(rolesAllowed(action), action).toEqual(responders);
+    for (const role of responders)
+      expect(serviceStatementsOf(role, 'states'), role).toEqual([
+        { Effect: 'Allow', Action: TASK_RESPONSES, Resource: STRATEGIES.map((strategy) => machineArn(strategy)) },
+      ]);
+  });
+
+  it('name in the task response grant exactly the state machines the stack deploys', () => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const named = STRATEGIES.map((strategy) => machines[logicalIdOf(stack.stateMachines[strategy])]?.Properties.StateMachineName);
+    expect(named).toEqual(STRATEGIES.map((strategy) => `${stack.stackName}-${strategy}`));
+    expect(stack.stackName).toBe('Deployctl');
+  });
+
+  it('let only shiftTraffic and switchBack move traffic, and only on application load balancer listeners of this account and region', () => {
+    const traffic = rolesOf('shiftTraffic', 'switchBack');
+    expect(rolesAllowed('elasticloadbalancing:ModifyListener')).toEqual(traffic);
+    expect(rolesAllowed('elasticloadbalancing:DescribeListeners')).toEqual(traffic);
+    for (const role of traffic)
+      expect(serviceStatementsOf(role, 'elasticloadbalancing'), role).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['elasticloadbalancing:ModifyListener'],
+          Resource: partitionArn(`:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/*`),
+        },
+        { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeListeners'], Resource: '*' },
+      ]);
+  });
+
+  it('let only the functions that announce a deployment status put events, and only on the default bus', () => {
+    const announcers = rolesOf('validateSpec', 'sendCommand', 'awaitGate', 'shiftTraffic', 'finalize', 'executionStatus');
+    expect(rolesAllowed('events:PutEvents')).toEqual(announcers);
+    for (const role of announcers)
+      expect(serviceStatementsOf(role, 'events'), role).toEqual([
+        { Effect: 'Allow', Action: ['events:PutEvents'], Resource: partitionArn(`:events:${REGION}:${ACCOUNT}:event-bus/default`) },
+      ]);
+  });
+
+  it('can be invoked by EventBridge only through the two status rules, and otherwise only by the state machines', () => {
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::Lambda::Permission', 2);
+    expect(rolesAllowed('lambda:InvokeFunction')).toEqual(STRATEGIES.map((strategy) => roleOf(stack.stateMachines[strategy])).sort());
   });
 });
 
@@ -243,38 +341,102 @@ describe('the deploy document', () => {
   });
 });
 
-describe('the rolling state machine', () => {
-  it('may invoke every orchestrator function except the EventBridge-driven callback, and no other', () => {
-    const invoke = statementsOf(roleOf(stack.stateMachines.rolling)).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-    const invoked = invoke.flatMap((s) => [s.Resource].flat()).filter((r) => JSON.stringify(r).startsWith('{"Fn::GetAtt"'));
-    const expected = handlers()
-      .filter(([name]) => name !== 'commandCallback')
-      .map(([, fn]) => arnOf(logicalIdOf(fn)));
-    expect(invoked).toEqual(expect.arrayContaining(expected));
-    expect(invoked).toHaveLength(expected.length);
-  });
-
-  it('grants Resource "*" only for X-Ray and CloudWatch Logs delivery, which support no narrower resource', () => {
-    const wildcard = statementsOf(roleOf(stack.stateMachines.rolling))
-      .filter((s) => s.Resource === '*')
-      .flatMap(actionsOf);
-    expect(wildcard.length).toBeGreaterThan(0);
-    for (const action of wildcard)
-      expect(action).toMatch(
-        /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSampling\w+)|logs:\w+(LogDelivery|LogDeliveries|ResourcePolicy|ResourcePolicies|LogGroups))$/,
-      );
-  });
-
-  it('is traced with X-Ray and logs every event, without execution data, to a log group with retention', () => {
-    const logGroup = new Capture();
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: {
-        Level: 'ALL',
-        IncludeExecutionData: false,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }],
-      },
+describe('the execution status rule', () => {
+  it('matches only executions of the five deployment state machines that ended aborted, timed out or failed', () => {
+    const rule = template.findResources('AWS::Events::Rule')[logicalIdOf(stack.node.findChild('ExecutionStatusRule'))];
+    const machines = STRATEGIES.map((strategy) => ref(logicalIdOf(stack.stateMachines[strategy])));
+    expect(rule?.Properties.State).toBe('ENABLED');
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: expect.arrayContaining(machines) },
     });
-    expect(template.findResources('AWS::Logs::LogGroup')[logGroup.asString()]?.Properties).toEqual({ RetentionInDays: 30 });
+    expect(rule?.Properties.EventPattern.detail.stateMachineArn).toHaveLength(machines.length);
+  });
+
+  it('sends them to the executionStatus function alone, with retries', () => {
+    const rule = template.findResources('AWS::Events::Rule')[logicalIdOf(stack.node.findChild('ExecutionStatusRule'))];
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: arnOf(logicalIdOf(stack.functions.executionStatus)),
+        RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
+      }),
+    ]);
+  });
+
+  it('is allowed to invoke the executionStatus function, and only from this rule', () => {
+    const rule = logicalIdOf(stack.node.findChild('ExecutionStatusRule'));
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: arnOf(logicalIdOf(stack.functions.executionStatus)),
+      Principal: 'events.amazonaws.com',
+      SourceArn: arnOf(rule),
+    });
+  });
+});
+
+describe('the deployment state machines', () => {
+  it('are one per strategy, each named after the stack and its strategy', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', STRATEGIES.length);
+    expect(Object.keys(stack.stateMachines).sort()).toEqual([...STRATEGIES].sort());
+    for (const strategy of STRATEGIES)
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineName: `Deployctl-${strategy}`,
+        RoleArn: arnOf(roleOf(stack.stateMachines[strategy])),
+      });
+  });
+
+  it.each(STRATEGIES)('%s is traced with X-Ray and logs every event, without execution data, to a log group with retention', (strategy) => {
+    const machine = template.findResources('AWS::StepFunctions::StateMachine')[logicalIdOf(stack.stateMachines[strategy])];
+    expect(machine?.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine?.Properties.LoggingConfiguration).toEqual({
+      Level: 'ALL',
+      IncludeExecutionData: false,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } }],
+    });
+    const logGroup: string = machine?.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroup]?.Properties).toEqual({ RetentionInDays: 30 });
+  });
+
+  it.each(STRATEGIES)('%s stops any execution that runs longer than a day', (strategy) => {
+    expect(definitions[strategy].TimeoutSeconds).toBe(24 * 3600);
+  });
+
+  it.each(STRATEGIES)('%s may invoke exactly the functions its flow uses, and no other', (strategy) => {
+    const waveFlow = [
+      'validateSpec',
+      'planWaves',
+      'runPreChecks',
+      'checkControls',
+      'awaitGate',
+      'sendCommand',
+      'evaluateWave',
+      'checkAlarms',
+      'finalize',
+    ];
+    const expected = strategy === 'blueGreen' ? [...waveFlow, 'shiftTraffic', 'switchBack'] : waveFlow;
+    expect(functionsInvokableBy(strategy)).toEqual(expected.sort());
+    expect(functionsInvokableBy(strategy)).toEqual(functionsInvokedBy(strategy));
+    for (const callee of ['commandCallback', 'controlDeployment', 'executionStatus'])
+      expect(functionsInvokableBy(strategy), callee).not.toContain(callee);
+  });
+
+  it.each(STRATEGIES)(
+    '%s grants Resource "*" only for X-Ray and CloudWatch Logs delivery, which support no narrower resource',
+    (strategy) => {
+      const wildcard = statementsOf(roleOf(stack.stateMachines[strategy]))
+        .filter((s) => s.Resource === '*')
+        .flatMap(actionsOf);
+      expect(wildcard.length).toBeGreaterThan(0);
+      for (const action of wildcard)
+        expect(action).toMatch(
+          /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSampling\w+)|logs:\w+(LogDelivery|LogDeliveries|ResourcePolicy|ResourcePolicies|LogGroups))$/,
+        );
+    },
+  );
+
+  it.each(STRATEGIES)('%s is granted nothing beyond invoking its functions, X-Ray and log delivery', (strategy) => {
+    const services = statementsOf(roleOf(stack.stateMachines[strategy])).flatMap((s) => actionsOf(s).map((a) => a.split(':')[0]));
+    expect([...new Set(services)].sort()).toEqual(['lambda', 'logs', 'xray']);
   });
 });
