@@ -1,9 +1,9 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { RecordNotFound } from '../adapters/aws/records.ts';
-import { logger, metrics, task } from '../commons/powertools.ts';
+import { logger, task } from '../commons/powertools.ts';
 import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '../core/records.ts';
 import { reasonOf } from '../core/state.ts';
+import { closeDeployment } from './close-deployment.ts';
 import type { Deps } from './deps.ts';
 
 /** The "Step Functions Execution Status Change" event Step Functions puts on EventBridge. */
@@ -71,31 +71,20 @@ export function createExecutionStatus(deps: Deps) {
 
     const reason = reasonFor(detail);
     const now = deps.clock.now();
-    const record = await deps.records.finishDeployment(id, status, reason, now);
-    await deps.records.putRelease(record, record.status, now);
-    const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
-    await deps.records.appendEvent(
+    const record = await closeDeployment(
+      deps,
       id,
-      'ExecutionEnded',
-      'stepfunctions',
-      { status: detail.status, error: detail.error ?? null, cause: detail.cause ?? null, lockReleased },
+      {
+        status,
+        reason,
+        event: {
+          type: 'ExecutionEnded',
+          actor: 'stepfunctions',
+          detail: { status: detail.status, error: detail.error ?? null, cause: detail.cause ?? null },
+        },
+      },
       now,
     );
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: {
-        deploymentId: id,
-        app: spec.app,
-        environment: spec.environment,
-        version: spec.version,
-        status: record.status,
-        reason,
-        hosts: record.hostCount ?? 0,
-        failed: record.failed ?? 0,
-      },
-    });
-    metrics.addDimensions({ app: spec.app, environment: spec.environment });
-    metrics.addMetric(`Deployments${record.status === 'ABORTED' ? 'Aborted' : 'Failed'}`, MetricUnit.Count, 1);
     logger.info('deployment finalized after its execution ended', { status: record.status, reason });
     return { finalized: true, status: record.status };
   });

@@ -1,7 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logger, metrics, task } from '../commons/powertools.ts';
+import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentStatus } from '../core/records.ts';
 import { DeploymentState, reasonOf } from '../core/state.ts';
+import { closeDeployment } from './close-deployment.ts';
 import type { Deps } from './deps.ts';
 
 /**
@@ -15,35 +15,17 @@ export function createFinalize(deps: Deps) {
     const status: DeploymentStatus = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
     const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
     const now = deps.clock.now();
-    const record = await deps.records.finishDeployment(id, status, reason, now);
-    const { spec } = record;
-    await deps.records.putRelease(record, record.status, now);
-    const released = await deps.records.releaseLock(spec.app, spec.environment, id);
-    await deps.records.appendEvent(
+    const record = await closeDeployment(
+      deps,
       id,
-      'DeploymentFinished',
-      'deployctl',
-      { status: record.status, reason: reason ?? null, lockReleased: released },
-      now,
-    );
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: {
-        deploymentId: id,
-        app: spec.app,
-        environment: spec.environment,
-        version: spec.version,
-        status: record.status,
-        reason: reason ?? null,
+      {
+        status,
+        reason,
+        event: { type: 'DeploymentFinished', actor: 'deployctl', detail: { status, reason: reason ?? null } },
         hosts: state.hostCount,
         failed: state.failed,
       },
-    });
-    metrics.addDimensions({ app: spec.app, environment: spec.environment });
-    metrics.addMetric(
-      `Deployments${record.status === 'SUCCEEDED' ? 'Succeeded' : record.status === 'ROLLED_BACK' ? 'RolledBack' : 'Failed'}`,
-      MetricUnit.Count,
-      1,
+      now,
     );
     logger.info('deployment finished', { deploymentId: id, status: record.status, reason });
     return { ...state, status: record.status, ...(reason ? { reason } : {}) };

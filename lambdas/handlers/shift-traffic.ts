@@ -44,15 +44,13 @@ export function createShiftTraffic(deps: Deps) {
   });
 }
 
-const SwitchBackInput = DeploymentState;
-
 /**
  * Blue-green's rollback: every request back to blue at once. Green keeps the
  * new version but takes no traffic. Ends ROLLED_BACK (ABORTED on an abort).
  */
 export function createSwitchBack(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
-    const state = SwitchBackInput.parse(event);
+    const state = DeploymentState.parse(event);
     const { spec } = await deps.records.getDeployment(state.deploymentId);
     const strategy = blueGreenOf(spec);
     await deps.traffic.shift(strategy.listenerArn, weightsFor(strategy.blueTargetGroupArn, strategy.greenTargetGroupArn, 0));

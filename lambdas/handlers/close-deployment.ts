@@ -1,0 +1,53 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { metrics } from '../commons/powertools.ts';
+import type { DeploymentRecord, DeploymentStatus } from '../core/records.ts';
+import type { Deps } from './deps.ts';
+
+const METRIC: Record<DeploymentStatus, string> = {
+  PENDING: 'DeploymentsFailed',
+  RUNNING: 'DeploymentsFailed',
+  SUCCEEDED: 'DeploymentsSucceeded',
+  FAILED: 'DeploymentsFailed',
+  ROLLED_BACK: 'DeploymentsRolledBack',
+  ABORTED: 'DeploymentsAborted',
+};
+
+export interface Closing {
+  readonly status: DeploymentStatus;
+  readonly reason: string | undefined;
+  /** The audit event that says who ended it. */
+  readonly event: { readonly type: string; readonly actor: string; readonly detail: Record<string, unknown> };
+  /** Counts for the status event. @default the record's */
+  readonly hosts?: number;
+  readonly failed?: number;
+}
+
+/**
+ * The end of every deployment, whoever ends it (the Finalize state, or the
+ * execution-status rule for an execution that never reached it): terminal
+ * status, release history, lock released, audit event, "Deployment Status
+ * Change" event and metric.
+ */
+export async function closeDeployment(deps: Deps, id: string, closing: Closing, now: Date): Promise<DeploymentRecord> {
+  const record = await deps.records.finishDeployment(id, closing.status, closing.reason, now);
+  const { spec } = record;
+  await deps.records.putRelease(record, record.status, now);
+  const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
+  await deps.records.appendEvent(id, closing.event.type, closing.event.actor, { ...closing.event.detail, lockReleased }, now);
+  await deps.events.put({
+    detailType: 'Deployment Status Change',
+    detail: {
+      deploymentId: id,
+      app: spec.app,
+      environment: spec.environment,
+      version: spec.version,
+      status: record.status,
+      reason: closing.reason ?? null,
+      hosts: closing.hosts ?? record.hostCount ?? 0,
+      failed: closing.failed ?? record.failed ?? 0,
+    },
+  });
+  metrics.addDimensions({ app: spec.app, environment: spec.environment });
+  metrics.addMetric(METRIC[record.status], MetricUnit.Count, 1);
+  return record;
+}
