@@ -86,7 +86,7 @@ export class BlueGreenDeployment extends Construct {
       .when(sfn.Condition.stringEquals('$.gate', 'paused'), waitResume.next(controls))
       .otherwise(next);
 
-    start.last.next(controls).next(paused);
+    start.ready.otherwise(controls.next(paused));
     this.startState = start.first;
   }
 }

@@ -90,3 +90,21 @@ export function evaluate(
 ) {
   return invoke(scope, name, fn, sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }));
 }
+
+/**
+ * The wait for a maintenance window (the spec's `window.outside: 'wait'`):
+ * when the pre-checks find the window closed they put its next opening in
+ * `$.windowOpensAt`, and the execution waits for it in a Wait state (no
+ * Lambda runs, no transitions while it waits), then runs the pre-checks
+ * again, which check the window afresh. Returns the choice that follows the
+ * pre-checks; its `otherwise` is the way on once they have passed.
+ *
+ * Nothing can wake a Wait state: an abort or pause asked for meanwhile takes
+ * effect when the wait is over (the pre-checks step aside for an abort, and
+ * the controls check after them acts on both).
+ */
+export function waitForWindow(scope: Construct, preChecks: sfn.IChainable): sfn.Choice {
+  const wait = new sfn.Wait(scope, 'Wait For Maintenance Window', { time: sfn.WaitTime.timestampPath('$.windowOpensAt') });
+  wait.next(preChecks);
+  return new sfn.Choice(scope, 'Window Closed?').when(sfn.Condition.isPresent('$.windowOpensAt'), wait);
+}

@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { OrchestratorFunctions } from '../lib/orchestrator-functions.ts';
-import { awaitGate, evaluate, invoke, sendAndWait } from './fragments.ts';
+import { awaitGate, evaluate, invoke, sendAndWait, waitForWindow } from './fragments.ts';
 
 /** How a strategy names its waves in the console graph. */
 export interface WaveNames {
@@ -60,7 +60,7 @@ export class WaveDeployment extends Construct {
       .when(sfn.Condition.stringEquals('$.gate', 'paused'), waitResume.next(controls))
       .otherwise(moreWaves);
 
-    start.last.next(controls).next(paused);
+    start.ready.otherwise(controls.next(paused));
     sendWave
       .next(evaluateWave)
       .next(
@@ -72,7 +72,11 @@ export class WaveDeployment extends Construct {
   }
 }
 
-/** validate (and lock) -> plan -> pre-checks, with the catches that need no rollback. */
+/**
+ * validate (and lock) -> plan -> pre-checks (waiting for the maintenance
+ * window if the spec says so), with the catches that need no rollback.
+ * `ready` is the choice after the pre-checks: its `otherwise` is the way on.
+ */
 export function startStates(scope: Construct, fns: OrchestratorFunctions, finalize: sfn.IChainable) {
   const validate = invoke(
     scope,
@@ -93,8 +97,9 @@ export function startStates(scope: Construct, fns: OrchestratorFunctions, finali
   const markFailed = new sfn.Pass(scope, 'Mark Deployment Failed', { result: sfn.Result.fromString('FAILED'), resultPath: '$.outcome' });
   for (const task of [plan, preChecks]) task.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
   markFailed.next(finalize);
-  validate.next(plan).next(preChecks);
-  return { first: validate, last: preChecks };
+  const windowClosed = waitForWindow(scope, preChecks);
+  validate.next(plan).next(preChecks).next(windowClosed);
+  return { first: validate, ready: windowClosed };
 }
 
 /** Finalize, then end the execution with a state that says how the deployment ended. */

@@ -23,10 +23,10 @@ import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
 import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
 import { createShiftTraffic, createSwitchBack } from '../../lambdas/handlers/shift-traffic.ts';
 import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
-import { systemClock } from '../../lambdas/ports.ts';
 import { DEPLOY_SCRIPT } from '../../lib/deploy-document.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
+import { SimulatedClock } from './clock.ts';
 import { localDocumentClient } from './dynamodb.ts';
 import type { SynthesizedOrchestrator } from './synth.ts';
 
@@ -50,8 +50,16 @@ export interface LocalOrchestratorOptions {
   readonly bakeMs?: number;
   /** Drop every SSM status event (the callback never comes): a fault for tests. */
   readonly dropCommandEvents?: boolean;
+  /** Folder where other processes' callbacks (approve, reject, resume) arrive. @default in-process only */
+  readonly callbackInbox?: string;
   /** The local ALB listeners' weights (blue-green), made with LocalTraffic.create. @default `<fleetDir>.traffic.json` */
   readonly trafficFile?: string;
+  /**
+   * The handlers' clock. A Wait state until a timestamp (the maintenance
+   * window's) advances it to that time instead of sleeping.
+   * @default a SimulatedClock at the system time
+   */
+  readonly clock?: SimulatedClock;
 }
 
 /** A state machine event, as the progress display and the benchmark see it. */
@@ -92,8 +100,10 @@ export class LocalOrchestrator {
   readonly records: Records;
   readonly fleet: LocalFleet;
   readonly events = new LocalEvents();
-  readonly callbacks = new LocalCallbacks();
+  readonly callbacks: LocalCallbacks;
   readonly traffic: LocalTraffic;
+  /** The handlers' time, which timestamp Wait states skip ahead. */
+  readonly clock: SimulatedClock;
   private readonly handlers: Record<HandlerName, Handler>;
   private readonly pendingCallbacks = new Set<Promise<unknown>>();
   /** Running executions by name, for StopExecution. */
@@ -101,6 +111,7 @@ export class LocalOrchestrator {
 
   constructor(private readonly options: LocalOrchestratorOptions) {
     this.records = new Records(localDocumentClient(options.endpoint), options.tableName);
+    this.callbacks = new LocalCallbacks(options.callbackInbox);
     this.fleet = new LocalFleet({
       dir: options.fleetDir,
       documents: { [DEPLOY_DOCUMENT]: readFileSync(DEPLOY_SCRIPT, 'utf8') },
@@ -109,6 +120,7 @@ export class LocalOrchestrator {
       },
     });
     this.traffic = new LocalTraffic(options.trafficFile ?? `${options.fleetDir}.traffic.json`);
+    this.clock = options.clock ?? new SimulatedClock();
     const deps: Deps = {
       records: this.records,
       fleet: this.fleet,
@@ -117,7 +129,7 @@ export class LocalOrchestrator {
       callbacks: this.callbacks,
       events: this.events,
       traffic: this.traffic,
-      clock: systemClock,
+      clock: this.clock,
     };
     this.handlers = {
       validateSpec: createValidateSpec(deps),
@@ -172,8 +184,15 @@ export class LocalOrchestrator {
     const retryOverrides: Record<string, number> = {};
     const waitOverrides: Record<string, number> = {};
     for (const [stateName, state] of Object.entries(definition.States)) {
-      if (state.Type === 'Wait') waitOverrides[stateName] = this.options.bakeMs ?? 0;
+      if (state.Type === 'Wait') waitOverrides[stateName] = isTimestampWait(state) ? 0 : (this.options.bakeMs ?? 0);
       if (state.Type !== 'Task') continue;
+      if ((state as { Resource: string }).Resource === SKIP_AHEAD_RESOURCE) {
+        localHandlers[stateName] = ((input: { until: string }) => {
+          this.clock.advanceTo(new Date(input.until));
+          return {};
+        }) as never;
+        continue;
+      }
       retryOverrides[stateName] = 0;
       const params = (state as { Parameters?: { FunctionName?: string } }).Parameters;
       const handlerName = params?.FunctionName ? this.options.synthesized.handlerByArn.get(params.FunctionName) : undefined;
@@ -288,14 +307,46 @@ export class LocalOrchestrator {
  * The definition as the interpreter can run it. aws-local-stepfunctions 3.0
  * reads TimeoutSecondsPath from the task's effective parameters, where the
  * service reads the state input; the local wait enforces the same timeout
- * (`waitSeconds`) itself, so the path is dropped here.
+ * (`waitSeconds`) itself, so the path is dropped here. Each Wait state until
+ * a timestamp is followed by a local step that moves the simulated clock to
+ * that timestamp (see `skipAheadAfter`).
  */
 function localDefinition(definition: StateMachineDefinition): StateMachineDefinition {
   const copy = structuredClone(definition);
-  for (const state of Object.values(copy.States)) {
+  for (const [name, state] of Object.entries(copy.States)) {
     if (state.Type === 'Task' && 'TimeoutSecondsPath' in state) delete (state as { TimeoutSecondsPath?: string }).TimeoutSecondsPath;
+    if (isTimestampWait(state)) skipAheadAfter(copy, name, state);
   }
   return copy;
+}
+
+/** The resource of the local steps that move the simulated clock: a local handler runs them, no service is called. */
+const SKIP_AHEAD_RESOURCE = 'arn:aws:states:::local:simulatedClock.advanceTo';
+
+type TimestampWait = { Type: 'Wait'; Timestamp?: string; TimestampPath?: string; Next?: string; End?: boolean };
+
+function isTimestampWait(state: object): state is TimestampWait {
+  return 'Type' in state && state.Type === 'Wait' && ('TimestampPath' in state || 'Timestamp' in state);
+}
+
+/**
+ * Locally a Wait until a timestamp lasts no time (waitTimeOverrides); the step
+ * inserted after it moves the simulated clock to the timestamp, so that the
+ * states after the wait see the time they would see in AWS. The step reads
+ * the timestamp exactly as the Wait does (the Wait passes its input on
+ * unchanged) and passes its own input on (ResultPath null).
+ */
+function skipAheadAfter(definition: StateMachineDefinition, waitName: string, wait: TimestampWait): void {
+  const name = `${waitName} (Simulated Clock)`;
+  definition.States[name] = {
+    Type: 'Task',
+    Resource: SKIP_AHEAD_RESOURCE,
+    Parameters: wait.TimestampPath ? { 'until.$': wait.TimestampPath } : { until: wait.Timestamp },
+    ResultPath: null,
+    ...(wait.Next ? { Next: wait.Next } : { End: true }),
+  } as never;
+  delete wait.End;
+  wait.Next = name;
 }
 
 /** The "Step Functions Execution Status Change" event the service would put on the default bus. */

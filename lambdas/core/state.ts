@@ -18,6 +18,11 @@ export const DeploymentState = z.object({
   verdict: z.enum(['continue', 'failed']).optional(),
   /** What the controls check decided at the last safe point: hold for a resume, wait for an approval, or go on. */
   gate: z.enum(['go', 'approval', 'paused']).optional(),
+  /**
+   * Set while the execution waits for its maintenance window (policy `wait`):
+   * the next opening, which the "Wait For Maintenance Window" state waits for.
+   */
+  windowOpensAt: z.iso.datetime().optional(),
   /** Blue-green: index of the next traffic step, and how many there are. */
   trafficStep: z.number().int().min(0).optional(),
   trafficSteps: z.number().int().min(0).optional(),

@@ -71,3 +71,44 @@ function nextOpening(cron: Cron, now: Date, blackout: ReadonlySet<string>, timez
   }
   return undefined;
 }
+
+/** What a deployment does about its maintenance window at a given moment. */
+export type WindowDecision =
+  /** The window is open: go on. */
+  | { readonly action: 'go'; readonly reason: string }
+  /** Closed, and the spec says wait: wait until `until`, then check again. */
+  | { readonly action: 'wait'; readonly until: Date; readonly reason: string }
+  /** Closed, and the spec refuses, or there is no opening to wait for in time. */
+  | { readonly action: 'refuse'; readonly reason: string };
+
+/**
+ * Decides what a deployment does about its window at `now`: go on when it is
+ * open; when it is closed, refuse (policy `refuse`) or wait until the next
+ * opening (policy `wait`), as long as that opening comes no later than
+ * `latestOpening` (an execution cannot wait for ever). A window with no
+ * opening ahead (every one blacked out, a cron that never fires) is refused.
+ */
+export function decideWindow(window: Window, now: Date, latestOpening: Date): WindowDecision {
+  const check = checkWindow(window, now);
+  if (check.open) return { action: 'go', reason: check.reason };
+  if (window.outside === 'refuse') return { action: 'refuse', reason: check.reason };
+  const next = check.nextOpening;
+  if (!next) return { action: 'refuse', reason: `${check.reason}; the window has no opening ahead, so there is nothing to wait for` };
+  if (next.getTime() > latestOpening.getTime()) {
+    const named = check.reason.includes(next.toISOString()) ? 'that is' : `the next opening, ${next.toISOString()}, is`;
+    return {
+      action: 'refuse',
+      reason: `${check.reason}; ${named} later than this deployment may wait (until ${latestOpening.toISOString()})`,
+    };
+  }
+  return { action: 'wait', until: next, reason: check.reason };
+}
+
+/**
+ * A time as a Wait state's TimestampPath takes it: RFC 3339 in UTC, to the
+ * second (2026-01-03T01:00:00Z). Step Functions drops milliseconds, so a time
+ * between seconds is rounded up: waking early would find the window closed.
+ */
+export function waitTimestamp(at: Date): string {
+  return new Date(Math.ceil(at.getTime() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}

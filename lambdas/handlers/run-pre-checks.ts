@@ -1,8 +1,8 @@
 import { logger, task } from '../commons/powertools.ts';
 import type { CheckResult } from '../core/records.ts';
 import { DeploymentState } from '../core/state.ts';
-import { checkWindow } from '../core/window.ts';
-import type { Deps } from './deps.ts';
+import { decideWindow, waitTimestamp } from '../core/window.ts';
+import { type Deps, LOCK_TTL_SECONDS } from './deps.ts';
 
 export class PreCheckFailed extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -13,20 +13,55 @@ export class PreCheckFailed extends Error {
 
 const SHOWN_HOSTS = 10;
 
+/**
+ * How long after its start a deployment may still wait for its window to
+ * open: the execution and its lock live a day, and the deployment itself
+ * needs the rest of it.
+ */
+export const MAX_WINDOW_WAIT_SECONDS = LOCK_TTL_SECONDS - 4 * 3600;
+
 function list(ids: readonly string[]): string {
   return ids.length <= SHOWN_HOSTS ? ids.join(', ') : `${ids.slice(0, SHOWN_HOSTS).join(', ')} and ${ids.length - SHOWN_HOSTS} more`;
 }
 
-/** Hosts online in SSM, window open, alarms quiet: each check recorded with its reason. */
+/**
+ * Hosts online in SSM, window open, alarms quiet: each check recorded with its
+ * reason. A closed window whose spec says `wait` is not a failure: the checks
+ * are put off, the next opening goes into the state as `windowOpensAt`, and
+ * the state machine waits for it in a Wait state, then runs the pre-checks
+ * again (which find the window open, or wait again).
+ */
 export function createRunPreChecks(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
-    const state = DeploymentState.parse(event);
-    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const { windowOpensAt: waitedFor, ...state } = DeploymentState.parse(event);
+    const id = state.deploymentId;
+    const record = await deps.records.getDeployment(id);
+    const spec = record.spec;
     const now = deps.clock.now();
-    const checks: CheckResult[] = [];
+    const afterWait = waitedFor ? { windowOpensAt: null } : {};
 
+    // An abort asked for before the pre-checks, typically while the execution waited for its window
+    // (nothing wakes a Wait state), is acted on once the wait is over: no checks and no further wait;
+    // the controls check that follows ends the deployment ABORTED, with no host changed.
+    if (record.control?.action === 'ABORT') {
+      logger.info('abort requested before the pre-checks; the controls check acts on it', { deploymentId: id });
+      if (waitedFor) await deps.records.updateDeployment(id, afterWait, now);
+      return state;
+    }
+
+    const latestOpening = new Date(Date.parse(record.createdAt) + MAX_WINDOW_WAIT_SECONDS * 1000);
+    const window = spec.window ? decideWindow(spec.window, now, latestOpening) : undefined;
+    if (window?.action === 'wait') {
+      const opensAt = waitTimestamp(window.until);
+      await deps.records.updateDeployment(id, { windowOpensAt: opensAt }, now);
+      await deps.records.appendEvent(id, 'WaitingForWindow', 'deployctl', { opensAt, reason: window.reason }, now);
+      logger.info('maintenance window closed: waiting for its next opening', { deploymentId: id, opensAt });
+      return { ...state, windowOpensAt: opensAt };
+    }
+
+    const checks: CheckResult[] = [];
     const hosts: string[] = [];
-    for (let wave = 0; wave < state.waveCount; wave++) hosts.push(...(await deps.records.getWaveHosts(state.deploymentId, wave)));
+    for (let wave = 0; wave < state.waveCount; wave++) hosts.push(...(await deps.records.getWaveHosts(id, wave)));
     const info = await deps.inventory.pingStatus(hosts);
     const online = new Set(info.filter((h) => h.pingStatus === 'Online').map((h) => h.instanceId));
     const offline = hosts.filter((h) => !online.has(h));
@@ -39,10 +74,7 @@ export function createRunPreChecks(deps: Deps) {
           : `${offline.length} of ${hosts.length} hosts not online in SSM: ${list(offline)}`,
     });
 
-    if (spec.window) {
-      const window = checkWindow(spec.window, now);
-      checks.push({ name: 'maintenance window', passed: window.open, reason: window.reason });
-    }
+    if (window) checks.push({ name: 'maintenance window', passed: window.action === 'go', reason: window.reason });
 
     const selector = spec.gates.alarms;
     if (selector.names?.length || selector.prefix) {
@@ -56,8 +88,8 @@ export function createRunPreChecks(deps: Deps) {
       });
     }
 
-    await deps.records.updateDeployment(state.deploymentId, { checks }, now);
-    await deps.records.appendEvent(state.deploymentId, 'PreChecks', 'deployctl', { checks }, now);
+    await deps.records.updateDeployment(id, { checks, ...afterWait }, now);
+    await deps.records.appendEvent(id, 'PreChecks', 'deployctl', { checks }, now);
     const failed = checks.filter((c) => !c.passed);
     if (failed.length > 0) {
       logger.warn('pre-checks failed', { checks });

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inject, vi } from 'vitest';
+import type { SimulatedClock } from '../../cli/local/clock.ts';
 import type { LocalEventListener, LocalOrchestrator, LocalRun } from '../../cli/local/runner.ts';
 import {
   createLocalFleet,
@@ -82,7 +83,7 @@ export async function startFlow(
   spec: DeploymentSpecInput,
   hostCount: number,
   faults: FleetFaults = {},
-  options: { callbackTimeoutMs?: number; bakeMs?: number; dropCommandEvents?: boolean } = {},
+  options: { callbackTimeoutMs?: number; bakeMs?: number; dropCommandEvents?: boolean; clock?: SimulatedClock } = {},
 ): Promise<Flow> {
   const fleetDir = mkdtempSync(path.join(tmpdir(), 'deployctl-flow-'));
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), hostCount, faults);

@@ -136,12 +136,17 @@ function edges(state: AslState): Record<string, string> {
   return out;
 }
 
-/** The whole graph: every state with its type, its edges and, for a Wait, where it reads its seconds. */
+/** The whole graph: every state with its type, its edges and, for a Wait, where it reads its seconds or its timestamp. */
 function graphOf(definition: AslDefinition): Record<string, Record<string, string>> {
   return Object.fromEntries(
     statesOf(definition).map(([name, state]) => [
       name,
-      { type: state.Type, ...(state.SecondsPath ? { seconds: state.SecondsPath } : {}), ...edges(state) },
+      {
+        type: state.Type,
+        ...(state.SecondsPath ? { seconds: state.SecondsPath } : {}),
+        ...(typeof state.TimestampPath === 'string' ? { until: state.TimestampPath } : {}),
+        ...edges(state),
+      },
     ]),
   );
 }
@@ -181,7 +186,13 @@ const ROLLING_GRAPH = {
     'catch States.ALL': 'Deployment Not Started',
   },
   'Plan Waves': { type: 'Task', next: 'Run Pre-Checks', 'catch States.ALL': 'Mark Deployment Failed' },
-  'Run Pre-Checks': { type: 'Task', next: 'Check Controls Before Wave', 'catch States.ALL': 'Mark Deployment Failed' },
+  'Run Pre-Checks': { type: 'Task', next: 'Window Closed?', 'catch States.ALL': 'Mark Deployment Failed' },
+  'Window Closed?': {
+    type: 'Choice',
+    'choice 1: $.windowOpensAt IsPresent true': 'Wait For Maintenance Window',
+    default: 'Check Controls Before Wave',
+  },
+  'Wait For Maintenance Window': { type: 'Wait', until: '$.windowOpensAt', next: 'Run Pre-Checks' },
   'Check Controls Before Wave': { type: 'Task', next: 'Paused?', 'catch States.ALL': 'Send Rollback Command' },
   'Paused?': { type: 'Choice', 'choice 1: $.gate StringEquals "paused"': 'Wait While Paused', default: 'More Waves?' },
   'Wait While Paused': { type: 'Task', next: 'Check Controls Before Wave', 'catch States.ALL': 'Send Rollback Command' },
@@ -260,7 +271,13 @@ const BLUE_GREEN_GRAPH = {
     'catch States.ALL': 'Deployment Not Started',
   },
   'Plan Waves': { type: 'Task', next: 'Run Pre-Checks', 'catch States.ALL': 'Mark Deployment Failed' },
-  'Run Pre-Checks': { type: 'Task', next: 'Check Controls', 'catch States.ALL': 'Mark Deployment Failed' },
+  'Run Pre-Checks': { type: 'Task', next: 'Window Closed?', 'catch States.ALL': 'Mark Deployment Failed' },
+  'Window Closed?': {
+    type: 'Choice',
+    'choice 1: $.windowOpensAt IsPresent true': 'Wait For Maintenance Window',
+    default: 'Check Controls',
+  },
+  'Wait For Maintenance Window': { type: 'Wait', until: '$.windowOpensAt', next: 'Run Pre-Checks' },
   'Check Controls': { type: 'Task', next: 'Paused?', 'catch States.ALL': 'Switch Traffic Back To Blue' },
   'Paused?': { type: 'Choice', 'choice 1: $.gate StringEquals "paused"': 'Wait While Paused', default: 'What Comes Next?' },
   'Wait While Paused': { type: 'Task', next: 'Check Controls', 'catch States.ALL': 'Switch Traffic Back To Blue' },
@@ -487,13 +504,25 @@ describe.each(STRATEGIES)('the %s state machine', (strategy) => {
     }
   });
 
+  it('waits for a closed maintenance window in a Wait state until the timestamp the pre-checks set, then runs them again', () => {
+    const preChecks = definition().States['Run Pre-Checks'];
+    const windowClosed = definition().States[preChecks?.Next ?? 'missing'];
+    expect(windowClosed?.Type).toBe('Choice');
+    expect(windowClosed?.Choices).toEqual([{ Variable: '$.windowOpensAt', IsPresent: true, Next: 'Wait For Maintenance Window' }]);
+    const wait = definition().States['Wait For Maintenance Window'];
+    expect(wait).toMatchObject({ Type: 'Wait', TimestampPath: '$.windowOpensAt', Next: 'Run Pre-Checks' });
+    for (const other of ['Seconds', 'SecondsPath', 'Timestamp']) expect(wait, other).not.toHaveProperty(other);
+    expect(invokedHandler(preChecks ?? { Type: 'missing' })).toBe('runPreChecks');
+  });
+
   it('gives every task a catch-all as its last catcher, so no task failure ends the execution uncaught', () => {
     for (const [name, state] of tasksOf(definition())) expect(state.Catch?.at(-1)?.ErrorEquals, name).toEqual(['States.ALL']);
   });
 
   it(`sends every failure of a task after the pre-checks to the ${ROLLBACK_START[strategy]} path`, () => {
     const rollback = reachableFrom(definition(), ROLLBACK_START[strategy]);
-    const afterPreChecks = reachableFrom(definition(), definition().States['Run Pre-Checks']?.Next ?? 'missing');
+    // Where the flow goes once the pre-checks have passed (not back to them through the window wait).
+    const afterPreChecks = reachableFrom(definition(), definition().States['Window Closed?']?.Default ?? 'missing');
     const guarded = tasksOf(definition()).filter(([name]) => afterPreChecks.has(name) && !rollback.has(name));
     expect(guarded.length).toBeGreaterThanOrEqual(6);
     for (const [name, state] of guarded) expect(state.Catch?.at(-1), name).toMatchObject({ Next: ROLLBACK_START[strategy] });

@@ -1,11 +1,11 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstanceInformationCommand, type InstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../lambdas/core/records.ts';
 import { createRunPreChecks, PreCheckFailed } from '../../lambdas/handlers/run-pre-checks.ts';
-import { host, hosts, lambdaContext, specOf, stateOf } from './fixtures.ts';
+import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from './support.ts';
 
 describe('run-pre-checks', () => {
@@ -132,5 +132,94 @@ describe('run-pre-checks', () => {
     await expect(handler(state, lambdaContext)).rejects.toThrow(
       `hosts online: 1 of 5 hosts not online in SSM: ${host(4)}; alarms quiet: already in ALARM: HighErrors`,
     );
+  });
+
+  describe('when the window is closed and the spec says to wait', () => {
+    // The clock says 2026-01-01 00:00 UTC; the deployment started an hour before, so it may wait until 19:00.
+    const dawn = { cron: '0 6 * * *', durationMinutes: 60, timezone: 'UTC', outside: 'wait' } as const;
+
+    it('puts the next opening in the state, records the wait and checks nothing yet', async () => {
+      givenDeployment(db, specOf({ window: dawn }));
+
+      await expect(handler(state, lambdaContext)).resolves.toEqual({ ...state, windowOpensAt: '2026-01-01T06:00:00Z' });
+
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        Key: keys.meta(state.deploymentId),
+        ExpressionAttributeNames: { '#f0': 'windowOpensAt', '#f1': 'updatedAt' },
+        ExpressionAttributeValues: { ':v0': '2026-01-01T06:00:00Z', ':v1': '2026-01-01T00:00:00.000Z' },
+      });
+      expect(db).toReceiveCommandWith(PutCommand, {
+        Item: expect.objectContaining({
+          type: 'WaitingForWindow',
+          actor: 'deployctl',
+          opensAt: '2026-01-01T06:00:00Z',
+          reason: 'outside the maintenance window (0 6 * * * UTC, 60 min); next opening 2026-01-01T06:00:00.000Z',
+        }),
+      });
+      expect(ssm).toReceiveCommandTimes(DescribeInstanceInformationCommand, 0);
+    });
+
+    it('runs every check once the window is open after the wait, and clears the wait from the record', async () => {
+      givenDeployment(db, specOf({ window: { ...dawn, cron: '0 0 * * *' } }));
+
+      await expect(handler({ ...state, windowOpensAt: '2026-01-01T00:00:00Z' }, lambdaContext)).resolves.toEqual(state);
+
+      expect(ssm).toReceiveCommandTimes(DescribeInstanceInformationCommand, 1);
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        ExpressionAttributeNames: { '#f0': 'checks', '#f1': 'windowOpensAt', '#f2': 'updatedAt' },
+        ExpressionAttributeValues: expect.objectContaining({
+          ':v0': [
+            { name: 'hosts online', passed: true, reason: 'all 5 hosts online in SSM' },
+            { name: 'maintenance window', passed: true, reason: expect.stringMatching(/^window opened 2026-01-01T00:00:00.000Z/) },
+          ],
+          ':v1': null,
+        }),
+      });
+    });
+
+    it('waits again when the window is still closed after the wait', async () => {
+      givenDeployment(db, specOf({ window: dawn }));
+
+      await expect(handler({ ...state, windowOpensAt: '2025-12-31T23:59:59Z' }, lambdaContext)).resolves.toEqual({
+        ...state,
+        windowOpensAt: '2026-01-01T06:00:00Z',
+      });
+    });
+
+    it('fails with PreCheckFailed when the next opening is later than the deployment may wait', async () => {
+      givenDeployment(db, specOf({ window: { ...dawn, cron: '0 2 * * 6' } }));
+
+      await expect(handler(state, lambdaContext)).rejects.toThrow(
+        new PreCheckFailed(
+          'maintenance window: outside the maintenance window (0 2 * * 6 UTC, 60 min); next opening 2026-01-03T02:00:00.000Z; ' +
+            'that is later than this deployment may wait (until 2026-01-01T19:00:00.000Z)',
+        ),
+      );
+      expect(db).toReceiveCommandTimes(PutCommand, 1);
+      expect(db).toReceiveCommandWith(PutCommand, { Item: expect.objectContaining({ type: 'PreChecks' }) });
+    });
+
+    it('fails with PreCheckFailed when the window has no opening ahead to wait for', async () => {
+      givenDeployment(db, specOf({ window: { ...dawn, cron: '0 0 30 2 *' } }));
+
+      await expect(handler(state, lambdaContext)).rejects.toThrow(
+        new PreCheckFailed(
+          'maintenance window: outside the maintenance window (0 0 30 2 * UTC, 60 min); the window has no opening ahead, so there is nothing to wait for',
+        ),
+      );
+    });
+
+    it('leaves an abort requested during the wait to the controls check, checking nothing and waiting no more', async () => {
+      const control = { action: 'ABORT', by: 'erin', at: '2026-01-01T00:00:00.000Z' };
+      db.on(GetCommand, { Key: keys.meta(DEPLOYMENT_ID) }).resolves({
+        Item: metaItem(specOf({ window: dawn }), 'RUNNING', { control, windowOpensAt: '2025-12-31T23:59:59Z' }),
+      });
+
+      await expect(handler({ ...state, windowOpensAt: '2025-12-31T23:59:59Z' }, lambdaContext)).resolves.toEqual(state);
+
+      expect(ssm).toReceiveCommandTimes(DescribeInstanceInformationCommand, 0);
+      expect(db).toReceiveCommandTimes(PutCommand, 0);
+      expect(db).toReceiveCommandWith(UpdateCommand, { ExpressionAttributeValues: expect.objectContaining({ ':v0': null }) });
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Window } from '../../lambdas/core/spec.ts';
-import { checkWindow, InvalidWindow } from '../../lambdas/core/window.ts';
+import { checkWindow, decideWindow, InvalidWindow, waitTimestamp } from '../../lambdas/core/window.ts';
 
 function windowOf(overrides: Partial<Window> = {}): Window {
   return { cron: '0 2 * * 6', durationMinutes: 120, timezone: 'Europe/Berlin', blackoutDates: [], outside: 'refuse', ...overrides };
@@ -159,5 +159,91 @@ describe('checkWindow', () => {
 
   it('refuses to judge a window in an unknown time zone', () => {
     expect(() => checkWindow(windowOf({ timezone: 'Mars/Olympus' }), new Date('2026-01-03T01:30:00Z'))).toThrow();
+  });
+});
+
+describe('decideWindow', () => {
+  /** Thursday 2026-01-01 00:00 UTC, with up to a day to wait. */
+  const now = new Date('2026-01-01T00:00:00Z');
+  const tomorrow = new Date('2026-01-02T00:00:00Z');
+  /** Every night 06:00 to 07:00 UTC. */
+  const dawn = windowOf({ cron: '0 6 * * *', durationMinutes: 60, timezone: 'UTC' });
+
+  it('goes on inside the window whatever the policy says', () => {
+    for (const outside of ['refuse', 'wait'] as const) {
+      expect(decideWindow({ ...dawn, outside }, new Date('2026-01-01T06:30:00Z'), tomorrow)).toEqual({
+        action: 'go',
+        reason: 'window opened 2026-01-01T06:00:00.000Z and closes 2026-01-01T07:00:00.000Z',
+      });
+    }
+  });
+
+  it('refuses outside the window by default, with the reason the window check gives', () => {
+    expect(decideWindow(dawn, now, tomorrow)).toEqual({ action: 'refuse', reason: checkWindow(dawn, now).reason });
+  });
+
+  it('waits until the next opening when the policy is wait', () => {
+    expect(decideWindow({ ...dawn, outside: 'wait' }, now, tomorrow)).toEqual({
+      action: 'wait',
+      until: new Date('2026-01-01T06:00:00Z'),
+      reason: 'outside the maintenance window (0 6 * * * UTC, 60 min); next opening 2026-01-01T06:00:00.000Z',
+    });
+  });
+
+  it('waits past blackout dates to the first opening that is not blacked out', () => {
+    const window = windowOf({ ...dawn, outside: 'wait', blackoutDates: ['2026-01-01'] });
+
+    expect(decideWindow(window, now, new Date('2026-01-02T12:00:00Z'))).toMatchObject({
+      action: 'wait',
+      until: new Date('2026-01-02T06:00:00Z'),
+      reason: '2026-01-01 is a blackout date',
+    });
+  });
+
+  it('may wait for an opening at the very latest moment allowed', () => {
+    const latest = new Date('2026-01-01T06:00:00Z');
+
+    expect(decideWindow({ ...dawn, outside: 'wait' }, now, latest)).toMatchObject({ action: 'wait', until: latest });
+  });
+
+  it('refuses to wait for an opening later than the deployment may wait, naming both times', () => {
+    const decision = decideWindow({ ...saturdayNight, outside: 'wait' }, now, tomorrow);
+
+    expect(decision).toEqual({
+      action: 'refuse',
+      reason:
+        'outside the maintenance window (0 2 * * 6 Europe/Berlin, 120 min); next opening 2026-01-03T01:00:00.000Z; ' +
+        'that is later than this deployment may wait (until 2026-01-02T00:00:00.000Z)',
+    });
+  });
+
+  it('names the next opening when it refuses to wait through a blackout date', () => {
+    const window = windowOf({ outside: 'wait', blackoutDates: ['2026-01-03'] });
+
+    expect(decideWindow(window, new Date('2026-01-03T01:30:00Z'), new Date('2026-01-04T01:30:00Z'))).toEqual({
+      action: 'refuse',
+      reason:
+        '2026-01-03 is a blackout date; the next opening, 2026-01-10T01:00:00.000Z, is later than this deployment may wait (until 2026-01-04T01:30:00.000Z)',
+    });
+  });
+
+  it('refuses to wait for a window that has no opening ahead', () => {
+    // 30 February never comes.
+    const never = windowOf({ cron: '0 0 30 2 *', timezone: 'UTC', outside: 'wait' });
+
+    expect(decideWindow(never, now, tomorrow)).toEqual({
+      action: 'refuse',
+      reason: 'outside the maintenance window (0 0 30 2 * UTC, 120 min); the window has no opening ahead, so there is nothing to wait for',
+    });
+  });
+});
+
+describe('waitTimestamp', () => {
+  it('writes a time in UTC to the second, as a Wait state reads it', () => {
+    expect(waitTimestamp(new Date('2026-01-03T01:00:00Z'))).toBe('2026-01-03T01:00:00Z');
+  });
+
+  it('rounds a time between two seconds up, so that the wait never ends before it', () => {
+    expect(waitTimestamp(new Date('2026-01-03T00:59:59.001Z'))).toBe('2026-01-03T01:00:00Z');
   });
 });
