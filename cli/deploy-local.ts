@@ -1,19 +1,24 @@
-import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
+import type { Records } from '../lambdas/adapters/aws/records.ts';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
+import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
 import type { EventLog, LocalRun } from './local/runner.ts';
-import { createLocalFleet, type FleetFaults, startLocalSession } from './local/session.ts';
+import { type LocalSession, startLocalSession } from './local/session.ts';
+import { openWorkspace } from './local/workspace.ts';
 import { BadInput } from './spec-input.ts';
 
 export interface LocalDeployOptions {
-  /** Folder for the local fleet. */
+  /** Folder that keeps the local fleet and DynamoDB Local's data between commands. */
   readonly stateDir: string;
   /** A running DynamoDB Local to use; by default one is started and stopped. */
   readonly dynamoEndpoint?: string;
   readonly tableName?: string;
-  /** Hosts in the local fleet. */
-  readonly hosts: number;
+  /** Hosts in the local fleet for the app+env (created on first use). @default 12 */
+  readonly hosts?: number;
+  /** Start from a new local fleet. */
+  readonly resetFleet?: boolean;
   readonly faults: FleetFaults;
   readonly json: boolean;
   /** Where progress lines go (stderr when --json, so stdout stays parseable). */
@@ -36,7 +41,66 @@ function seconds(ms: number): string {
  * invalid), builds a local fleet for it, runs the rolling state machine
  * and prints progress wave by wave.
  */
-export async function deployLocal(rawSpec: Record<string, unknown>, options: LocalDeployOptions): Promise<LocalDeployResult> {
+export async function deployLocal(
+  input: Record<string, unknown> | ((records: Records) => Promise<Record<string, unknown>>),
+  options: LocalDeployOptions,
+): Promise<LocalDeployResult> {
+  if (typeof input === 'object') validate(input);
+  const print = options.print;
+  const workspace = await openWorkspace({
+    stateDir: options.stateDir,
+    ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
+    ...(options.tableName ? { tableName: options.tableName } : {}),
+  });
+  let session: LocalSession | undefined;
+  let onInterrupt: (() => void) | undefined;
+  try {
+    const started = Date.now();
+    session = await startLocalSession({
+      fleetDir: workspace.fleetDir,
+      endpoint: workspace.endpoint,
+      tableName: workspace.tableName,
+      callbackInbox: workspace.inbox,
+    });
+    const rawSpec = typeof input === 'object' ? input : await input(session.orchestrator.records);
+    const spec = validate(rawSpec);
+    const id = spec.deploymentId ?? randomUUID();
+    const holder = await session.orchestrator.records.getLiveLockHolder(spec.app, spec.environment, new Date());
+    if (holder && holder !== id) {
+      throw new BadInput(
+        `${spec.app}/${spec.environment} is locked by deployment ${holder}; nothing was started. Wait for it (\`deployctl watch --local ${holder}\`) or abort it (\`deployctl abort --local ${holder}\`)`,
+      );
+    }
+    let hosts: string[];
+    try {
+      hosts = await prepareLocalFleet(workspace.fleetDir, spec, {
+        ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
+        faults: options.faults,
+        reset: Boolean(options.resetFleet),
+      });
+    } catch (error) {
+      if (error instanceof FleetMismatch) throw new BadInput(error.message);
+      throw error;
+    }
+    print(
+      `deployctl: ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} on ${hosts.length} local hosts`,
+    );
+    print(`  state: ${workspace.stateDir} (fleet, DynamoDB Local data; kept between commands)`);
+    print(`  state machine synthesized from the CDK stack; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`);
+    await workspace.running(id);
+    const result = await runWithProgress(session, spec, { ...rawSpec, deploymentId: id }, id, options, (handler) => {
+      onInterrupt = handler;
+    });
+    await workspace.finished(id);
+    return result;
+  } finally {
+    if (onInterrupt) process.off('SIGINT', onInterrupt);
+    await session?.close();
+    await workspace.close();
+  }
+}
+
+function validate(rawSpec: Record<string, unknown>): DeploymentSpec {
   const parsed = DeploymentSpec.safeParse(rawSpec);
   if (!parsed.success) {
     const fields = toFieldErrors(parsed.error);
@@ -44,48 +108,46 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
       `the deployment spec is invalid; nothing was started:\n${fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}`,
     );
   }
-  const spec = parsed.data;
-  const print = options.print;
-  const fleetDir = path.resolve(options.stateDir, 'fleet');
-  await createLocalFleet(fleetDir, spec, options.hosts, options.faults);
-  print(
-    `deployctl: ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} on ${options.hosts} local hosts`,
-  );
-  print(`  fleet: ${fleetDir}`);
+  return parsed.data;
+}
 
-  const started = Date.now();
-  const session = await startLocalSession({ fleetDir, endpoint: options.dynamoEndpoint, tableName: options.tableName });
-  print(
-    `  state machine synthesized from the CDK stack; DynamoDB Local at ${session.dynamo?.endpoint ?? options.dynamoEndpoint} (${seconds(Date.now() - started)})`,
-  );
+/** Runs the execution in this process with progress lines; Ctrl-C asks for an abort. */
+async function runWithProgress(
+  session: LocalSession,
+  spec: DeploymentSpec,
+  rawSpec: Record<string, unknown>,
+  deploymentId: string,
+  options: LocalDeployOptions,
+  onSigint: (handler: () => void) => void,
+): Promise<LocalDeployResult> {
+  const print = options.print;
   const orchestrator = session.orchestrator;
   const strategy = spec.strategy.type;
   const greenShares = spec.strategy.type === 'blueGreen' ? spec.strategy.trafficSteps : [];
-  let deploymentId = spec.deploymentId;
-  // Approvals: asked at the terminal, given by --auto-approve, or refused when nobody can answer.
+  // Approvals: given by --auto-approve, asked at the terminal, or awaited from `deployctl approve` / the API.
   orchestrator.events.onEvent((event) => {
     if (event.detail.status !== 'AWAITING_APPROVAL') return;
     const id = String(event.detail.deploymentId);
     const wave = Number(event.detail.wave) + 1;
-    void decide(wave, options.autoApprove, print).then((decision) =>
-      orchestrator.control({
-        deploymentId: id,
-        by: decision.by,
-        action: decision.approve ? 'approve' : 'reject',
-        comment: decision.comment,
-      }),
-    );
+    void decide(id, wave, options.autoApprove, print).then((decision) => {
+      if (!decision) return;
+      orchestrator
+        .control({ deploymentId: id, by: decision.by, action: decision.approve ? 'approve' : 'reject', comment: decision.comment })
+        // Someone else may have answered first.
+        .catch((error: unknown) => print(`    (${(error as Error).message})`));
+    });
   });
   // Ctrl-C asks for an abort (the hosts already changed roll back); a second Ctrl-C quits at once.
   let interrupted = false;
   const onInterrupt = () => {
-    if (interrupted || !deploymentId) process.exit(130);
+    if (interrupted) process.exit(130);
     interrupted = true;
     print('  ! abort requested (Ctrl-C again to quit now): stopping after the current wave and rolling back');
     void orchestrator.control({ deploymentId, action: 'abort', by: process.env.USER ?? 'local user', comment: 'Ctrl-C' });
   };
   process.on('SIGINT', onInterrupt);
-  try {
+  onSigint(onInterrupt);
+  {
     const begin = Date.now();
     let waveStarted = begin;
     let waveCount = 0;
@@ -100,7 +162,6 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
       const out = event.state.output as Record<string, unknown> | undefined;
       switch (handler) {
         case 'validateSpec':
-          deploymentId = String(out?.deploymentId);
           print(`  ✓ spec valid, lock on ${spec.app}/${spec.environment} taken (deployment ${deploymentId})`);
           break;
         case 'planWaves':
@@ -112,7 +173,8 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
           );
           break;
         case 'runPreChecks':
-          print('  ✓ pre-checks passed: hosts online, window open, alarms quiet');
+          if (out?.windowOpensAt) print(`  ⏸ window closed: waiting until ${String(out.windowOpensAt)} (local mode skips ahead)`);
+          else print('  ✓ pre-checks passed: hosts online, window open, alarms quiet');
           break;
         case 'evaluateWave': {
           if (out?.outcome) {
@@ -145,12 +207,8 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
           break;
       }
     };
-    const run = await orchestrator.execute(
-      strategy,
-      { ...rawSpec },
-      { onEvent, ...(spec.deploymentId ? { executionName: spec.deploymentId } : {}) },
-    );
-    const record = await orchestrator.record(spec.deploymentId ?? run.executionName).catch(() => undefined);
+    const run = await orchestrator.execute(strategy, { ...rawSpec }, { onEvent, executionName: deploymentId });
+    const record = await orchestrator.record(deploymentId).catch(() => undefined);
     const status = record?.status ?? run.status;
     print(
       `${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(Date.now() - begin)}${record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : ''}`,
@@ -159,9 +217,6 @@ export async function deployLocal(rawSpec: Record<string, unknown>, options: Loc
       for (const check of record.checks) print(`    ${check.passed ? '✓' : '✗'} ${check.name}: ${check.reason}`);
     }
     return { run, record };
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    await session.close();
   }
 }
 
@@ -171,17 +226,23 @@ interface Decision {
   readonly comment?: string;
 }
 
-/** Who approves a wave locally: --auto-approve, the person at the terminal, or nobody (rejected). */
-async function decide(wave: number, autoApprove: string | undefined, print: (line: string) => void): Promise<Decision> {
+/**
+ * Who approves a wave locally: --auto-approve, the person at the terminal, or
+ * (undefined) someone else, with `deployctl approve` or the API.
+ */
+async function decide(
+  deploymentId: string,
+  wave: number,
+  autoApprove: string | undefined,
+  print: (line: string) => void,
+): Promise<Decision | undefined> {
   if (autoApprove) {
     print(`  ✓ wave ${wave} approved by ${autoApprove} (--auto-approve)`);
     return { approve: true, by: autoApprove };
   }
   const by = process.env.USER ?? 'local user';
-  if (!process.stdin.isTTY) {
-    print(`  ✗ wave ${wave} needs an approval and nobody can answer (not a terminal); pass --auto-approve <name>`);
-    return { approve: false, by: 'deployctl', comment: 'no approver: not a terminal and no --auto-approve' };
-  }
+  print(`  ? wave ${wave} waits for an approval: deployctl approve --local ${deploymentId} (or reject)`);
+  if (!process.stdin.isTTY) return undefined;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await prompt.question(`  ? approve wave ${wave}? [y/N] `);

@@ -1,10 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { manualRollbackSpec } from '../lambdas/core/rollback.ts';
+import { type Backend, openBackend, type TargetOptions } from './backend.ts';
+import * as commands from './commands.ts';
+import { EXIT, exitFor, output, refusalsAsBadInput, summary } from './commands.ts';
 import { deployLocal } from './deploy-local.ts';
-import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/session.ts';
+import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/fleet-setup.ts';
 import { BadInput, specFromInput } from './spec-input.ts';
 
-/** Exit codes: 0 success, 1 deployment failed or rolled back, 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+export { EXIT };
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -53,17 +56,23 @@ function demoSpec(flags: Record<string, unknown>): Record<string, unknown> {
   return spec;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command()
-    .name('deployctl')
-    .description('Roll application versions, patches and playbooks onto SSM-managed fleets, wave by wave.')
-    .showHelpAfterError()
-    .exitOverride();
+/** Options every command takes: where it works and how it answers. */
+function withTarget(command: Command): Command {
+  return command
+    .option('--local', 'work on the local fleet and DynamoDB Local kept in --state-dir, not in AWS')
+    .option('--state-dir <path>', 'with --local: the folder that keeps the fleet and the records between commands', '.deployctl')
+    .option('--dynamodb-endpoint <url>', 'with --local: use this running DynamoDB Local instead of the folder’s own')
+    .option('--table <name>', 'with --local: table name in DynamoDB Local (default deployctl)')
+    .option('--region <region>', 'AWS region of the deployctl stack (default: from the profile or AWS_REGION)')
+    .option('--profile <name>', 'AWS shared-config profile to use (default: AWS_PROFILE or the default chain)')
+    .option('--stack <name>', 'name of the deployed deployctl stack whose outputs name the table and machines', 'Deployctl')
+    .option('--json', 'print the result as JSON on stdout; progress and messages go to stderr')
+    .option('--verbose', "show the handlers' structured logs (local mode)");
+}
 
-  let exitCode: number = EXIT.ok;
-  program
-    .command('deploy')
-    .description('Start a deployment and show its progress until it ends.')
+/** The spec flags `deploy` and `plan` take; each overrides the spec file's value. */
+function withSpec(command: Command): Command {
+  return command
     .option('-f, --file <path>', 'spec file (YAML or JSON); flags override its values')
     .option('--app <name>', 'application name')
     .option('--env <name>', 'environment name')
@@ -82,47 +91,257 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--keep-blue-seconds <n>', 'blue-green: how long blue stays ready for a switch-back (default 3600)')
     .option('--bake-seconds <n>', 'wait after each wave before the alarm gate')
     .option('--approval <when>', 'none | firstWave | everyWave: wait for an approval before waves (default none)')
-    .option('--auto-approve <who>', 'with --local: approve every wave in this name instead of asking at the terminal')
     .option('--alarm <name>', 'CloudWatch alarm that stops the deployment (repeatable)', collect)
     .option('--requested-by <who>', 'recorded in the audit trail', process.env.USER ?? 'unknown')
     .option('--deployment-id <id>', 'idempotency key and execution name (default: generated)')
-    .option('--local', 'run on the local fleet with DynamoDB Local, not in AWS')
-    .option('--demo', 'with --local: deploy the demo spec (demo-web 2.0.0 on 12 hosts); flags override it')
-    .addOption(new Option('--hosts <n>', 'with --local: hosts in the local fleet').default(12).argParser(positive))
+    .option('--demo', 'with --local: start from the demo spec (demo-web 2.0.0 on 12 local hosts); flags override it');
+}
+
+/** What `deploy --local` and `rollback --local` need to run a deployment in this process. */
+function withLocalRun(command: Command): Command {
+  return command
+    .option('--auto-approve <who>', 'with --local: approve every wave in this name instead of waiting for `deployctl approve`')
+    .addOption(
+      new Option('--hosts <n>', 'with --local: hosts the local fleet gets for the app+env on first use (default 12)').argParser(positive),
+    )
+    .option('--reset-fleet', 'with --local: start from a new local fleet (all hosts back to no version)')
     .option('--fail-hosts <list>', 'with --local: hosts (numbered from 1) whose install fails, e.g. 3,7', indexes)
     .option('--offline-hosts <list>', 'with --local: hosts (numbered from 1) whose SSM agent is offline', indexes)
     .option('--alarm-in-wave <n>', 'with --local: a host of wave n reports unhealthy, which fires the alarm', positive)
-    .option('--state-dir <path>', 'with --local: folder for the local fleet', '.deployctl')
-    .option('--dynamodb-endpoint <url>', 'with --local: use this running DynamoDB Local instead of starting one')
-    .option('--table <name>', 'with --local: table name in DynamoDB Local', 'deployctl')
-    .option('--json', 'print the final deployment record as JSON on stdout (progress goes to stderr)')
-    .option('--verbose', "show the handlers' structured logs")
-    .action(async (opts) => {
-      if (!opts.local) {
-        throw new BadInput(
-          'deploying to AWS from the CLI is not available yet; use --local, or start the state machine with `aws stepfunctions start-execution`',
-        );
-      }
-      const spec = await specFromInput({ ...opts, requestedBy: opts.requestedBy });
-      const input = opts.demo ? demoSpec(spec) : spec;
-      const print = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
-      const { run, record } = await deployLocal(input, {
-        stateDir: opts.stateDir,
-        dynamoEndpoint: opts.dynamodbEndpoint,
-        tableName: opts.table,
-        hosts: opts.hosts,
-        faults: { failingHosts: opts.failHosts, offlineHosts: opts.offlineHosts, alarmInWave: opts.alarmInWave },
-        json: Boolean(opts.json),
-        print,
-        autoApprove: opts.autoApprove,
-      });
-      if (opts.json)
-        process.stdout.write(
-          `${JSON.stringify({ execution: { name: run.executionName, status: run.status, error: run.error }, record }, null, 2)}\n`,
-        );
-      else if (record) print(JSON.stringify(summary(record), null, 2));
-      exitCode = record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-    });
+    .option('--no-wait', 'AWS: start and print the deployment id without following it');
+}
+
+function targetOf(opts: Record<string, unknown>): TargetOptions {
+  return {
+    local: Boolean(opts.local),
+    stateDir: String(opts.stateDir),
+    stack: String(opts.stack),
+    ...(opts.dynamodbEndpoint ? { dynamodbEndpoint: String(opts.dynamodbEndpoint) } : {}),
+    ...(opts.table ? { table: String(opts.table) } : {}),
+    ...(opts.region ? { region: String(opts.region) } : {}),
+    ...(opts.profile ? { profile: String(opts.profile) } : {}),
+  };
+}
+
+/** Opens the backend, runs the command, always closes (the local folder's DynamoDB Local stops with the last user). */
+async function withBackend(opts: Record<string, unknown>, body: (backend: Backend) => Promise<number>): Promise<number> {
+  const backend = await openBackend(targetOf(opts));
+  try {
+    return await body(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+function who(opts: { by?: string }): string {
+  return opts.by ?? process.env.USER ?? 'unknown';
+}
+
+function localRunOptions(opts: Record<string, unknown>, json: boolean, print: (line: string) => void) {
+  const target = targetOf(opts);
+  return {
+    stateDir: target.stateDir,
+    ...(target.dynamodbEndpoint ? { dynamoEndpoint: target.dynamodbEndpoint } : {}),
+    ...(target.table ? { tableName: target.table } : {}),
+    ...(opts.hosts !== undefined ? { hosts: Number(opts.hosts) } : {}),
+    resetFleet: Boolean(opts.resetFleet),
+    faults: {
+      failingHosts: opts.failHosts as number[] | undefined,
+      offlineHosts: opts.offlineHosts as number[] | undefined,
+      alarmInWave: opts.alarmInWave as number | undefined,
+    },
+    json,
+    print,
+    ...(opts.autoApprove ? { autoApprove: String(opts.autoApprove) } : {}),
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command()
+    .name('deployctl')
+    .description(
+      [
+        'Roll application versions, patches and playbooks onto SSM-managed fleets, wave by wave.',
+        '',
+        'Every command works on AWS (the deployed stack named by --stack, with --profile and --region)',
+        'or, with --local, on the local fleet and DynamoDB Local kept in --state-dir between commands.',
+        'Exit codes: 0 success, 1 the deployment failed, was rolled back or aborted, 2 bad input (nothing started).',
+      ].join('\n'),
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  let exitCode: number = EXIT.ok;
+  const act =
+    (body: (...args: never[]) => Promise<number>) =>
+    async (...args: unknown[]) => {
+      exitCode = await body(...(args as never[]));
+    };
+
+  withLocalRun(withSpec(withTarget(program.command('deploy'))))
+    .description('Start a deployment and follow it to the end (locally it runs in this process).')
+    .action(
+      act(async (opts: Record<string, unknown>) => {
+        const json = Boolean(opts.json);
+        const out = output(json);
+        const spec = await specFromInput(opts);
+        const input = opts.demo ? demoSpec(spec) : spec;
+        if (opts.local) {
+          const { run, record } = await deployLocal(input, localRunOptions(opts, json, out.line));
+          if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
+          else if (record) out.line(JSON.stringify(summary(record), null, 2));
+          return record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+        }
+        if (opts.demo) throw new BadInput('--demo deploys to the local fleet: add --local');
+        return withBackend(opts, async (backend) => {
+          const started = await refusalsAsBadInput(() => backend.service.start(input));
+          out.line(
+            `deployctl: ${started.started ? 'started' : 'already started:'} deployment ${started.deploymentId} (${started.strategy})`,
+          );
+          if (opts.wait === false) {
+            out.result(started);
+            return EXIT.ok;
+          }
+          return commands.watch(backend, out, started.deploymentId, { intervalMs: 5000 });
+        });
+      }),
+    );
+
+  withSpec(withTarget(program.command('plan')))
+    .description('Dry run: validate the spec, resolve the targets and print the waves. Nothing is recorded or changed.')
+    .action(
+      act(async (opts: Record<string, unknown>) => {
+        const spec = await specFromInput(opts);
+        return withBackend(opts, (backend) => commands.plan(backend, output(Boolean(opts.json)), opts.demo ? demoSpec(spec) : spec));
+      }),
+    );
+
+  withTarget(program.command('status'))
+    .description('Show a deployment: status, hosts done and failed, each wave, what it waits for. Exit 1 if it failed or was rolled back.')
+    .argument('<deployment-id>', 'the deployment id (printed by deploy, list and history)')
+    .action(
+      act(async (id: string, opts: Record<string, unknown>) =>
+        withBackend(opts, (b) => commands.status(b, output(Boolean(opts.json)), id)),
+      ),
+    );
+
+  withTarget(program.command('watch'))
+    .description('Follow a deployment until it ends: waves, hosts done and failed, approvals and pauses. Exit code as for status.')
+    .argument('<deployment-id>', 'the deployment id')
+    .addOption(new Option('--interval <seconds>', 'seconds between reads (default 2, locally 0.3)').argParser(Number))
+    .addOption(new Option('--timeout <seconds>', 'give up (exit 2) if it has not ended after this long').argParser(positive))
+    .action(
+      act(async (id: string, opts: Record<string, unknown>) =>
+        withBackend(opts, (b) =>
+          commands.watch(b, output(Boolean(opts.json)), id, {
+            intervalMs: (opts.interval as number | undefined) !== undefined ? Number(opts.interval) * 1000 : opts.local ? 300 : 2000,
+            ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+          }),
+        ),
+      ),
+    );
+
+  withTarget(program.command('list'))
+    .description('List deployments, newest first.')
+    .addOption(new Option('--limit <n>', 'deployments per page (at most 100)').default(20).argParser(positive))
+    .option('--next-token <token>', 'continue from the page a previous list printed')
+    .action(
+      act(async (opts: Record<string, unknown>) =>
+        withBackend(opts, (b) =>
+          commands.list(b, output(Boolean(opts.json)), {
+            limit: Number(opts.limit),
+            ...(opts.nextToken ? { nextToken: String(opts.nextToken) } : {}),
+          }),
+        ),
+      ),
+    );
+
+  withTarget(program.command('history'))
+    .description('Finished deployments of one app in one environment, newest first: version, outcome, duration.')
+    .requiredOption('--app <name>', 'application name')
+    .requiredOption('--env <name>', 'environment name')
+    .addOption(new Option('--limit <n>', 'releases per page (at most 100)').default(20).argParser(positive))
+    .option('--next-token <token>', 'continue from the page a previous history printed')
+    .action(
+      act(async (opts: Record<string, unknown>) =>
+        withBackend(opts, (b) =>
+          commands.history(b, output(Boolean(opts.json)), {
+            app: String(opts.app),
+            env: String(opts.env),
+            limit: Number(opts.limit),
+            ...(opts.nextToken ? { nextToken: String(opts.nextToken) } : {}),
+          }),
+        ),
+      ),
+    );
+
+  const controls = {
+    approve: 'Approve the wave a deployment waits for.',
+    reject: 'Reject the wave a deployment waits for: the changed hosts roll back.',
+    abort: 'Abort a running deployment at its next safe point; the hosts it changed roll back.',
+    pause: 'Hold a running deployment before its next wave.',
+    resume: 'Let a paused deployment go on.',
+  } as const;
+  for (const [action, description] of Object.entries(controls) as [keyof typeof controls, string][]) {
+    withTarget(program.command(action))
+      .description(description)
+      .argument('<deployment-id>', 'the deployment id')
+      .option('--comment <text>', 'recorded in the audit trail with your name')
+      .option('--by <who>', 'who asks, for the audit trail (default: $USER)')
+      .action(
+        act(async (id: string, opts: Record<string, unknown> & { by?: string }) =>
+          withBackend(opts, (b) =>
+            commands.control(b, output(Boolean(opts.json)), {
+              deploymentId: id,
+              action,
+              by: who(opts),
+              ...(opts.comment ? { comment: String(opts.comment) } : {}),
+            }),
+          ),
+        ),
+      );
+  }
+
+  withLocalRun(withTarget(program.command('rollback')))
+    .description(
+      'Roll a finished deployment back: a new deployment of its previous version with the same strategy (blue-green swaps the fleets).',
+    )
+    .argument('<deployment-id>', 'the finished deployment to undo')
+    .option('--by <who>', 'who asks, for the audit trail (default: $USER)')
+    .action(
+      act(async (id: string, opts: Record<string, unknown> & { by?: string }) => {
+        const json = Boolean(opts.json);
+        const out = output(json);
+        if (opts.local) {
+          const { run, record } = await deployLocal(
+            async (records) => refusalsAsBadInput(async () => ({ ...manualRollbackSpec(await records.getDeployment(id), who(opts)) })),
+            localRunOptions(opts, json, out.line),
+          );
+          if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
+          else if (record) out.line(JSON.stringify(summary(record), null, 2));
+          return record ? exitFor(record.status) : EXIT.failed;
+        }
+        return withBackend(opts, async (backend) => {
+          const started = await refusalsAsBadInput(() => backend.service.rollback(id, who(opts)));
+          out.line(`deployctl: rollback of ${id} started as deployment ${started.deploymentId}`);
+          if (opts.wait === false) {
+            out.result(started);
+            return EXIT.ok;
+          }
+          return commands.watch(backend, out, started.deploymentId, { intervalMs: 5000 });
+        });
+      }),
+    );
+
+  withTarget(program.command('logs'))
+    .description("Each host's result and command output, then the audit trail (who did what, when).")
+    .argument('<deployment-id>', 'the deployment id')
+    .option('--host <instance-id>', 'only this host')
+    .action(
+      act(async (id: string, opts: Record<string, unknown>) =>
+        withBackend(opts, (b) => commands.logs(b, output(Boolean(opts.json)), id, opts.host ? { host: String(opts.host) } : {})),
+      ),
+    );
 
   try {
     await program.parseAsync([...argv]);
@@ -138,24 +357,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-}
-
-/** The record as a person reads it at the end of a run. */
-function summary(record: import('../lambdas/core/records.ts').DeploymentRecord) {
-  return {
-    deploymentId: record.deploymentId,
-    status: record.status,
-    reason: record.reason ?? undefined,
-    app: record.spec.app,
-    environment: record.spec.environment,
-    version: record.spec.version,
-    previousVersion: record.spec.previousVersion,
-    waves: record.waveCount,
-    hosts: record.hostCount,
-    succeeded: record.succeeded,
-    failed: record.failed,
-    rolledBack: record.rolledBack,
-    createdAt: record.createdAt,
-    endedAt: record.endedAt,
-  };
 }

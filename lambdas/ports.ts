@@ -104,3 +104,13 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Starting a strategy's state machine. */
+export interface Executions {
+  /**
+   * Starts an execution named `name` (the deployment id) with `input`. A
+   * repeat with the same name and input starts nothing new and answers the
+   * same execution, as StartExecution does.
+   */
+  start(strategy: string, name: string, input: unknown): Promise<{ readonly executionArn: string }>;
+}

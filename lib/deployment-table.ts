@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { LISTING_INDEX } from '../lambdas/core/records.ts';
 
 export interface DeploymentTableProps {
   /** @default RemovalPolicy.RETAIN */
@@ -21,6 +22,14 @@ export class DeploymentTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       timeToLiveAttribute: 'ttl',
+      // Lists every deployment newest first (`deployctl list`); only META records carry its keys.
+      globalSecondaryIndexes: [
+        {
+          indexName: LISTING_INDEX,
+          partitionKey: { name: 'kind', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+        },
+      ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }

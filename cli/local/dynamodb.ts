@@ -18,7 +18,7 @@ export function localDocumentClient(endpoint: string): DynamoDBDocumentClient {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -85,6 +85,15 @@ export async function createTable(endpoint: string, tableName: string, table: Sy
           AttributeName: a.AttributeName,
           AttributeType: a.AttributeType as 'S' | 'N' | 'B',
         })),
+        ...(table.GlobalSecondaryIndexes?.length
+          ? {
+              GlobalSecondaryIndexes: table.GlobalSecondaryIndexes.map((index) => ({
+                IndexName: index.IndexName,
+                KeySchema: index.KeySchema.map((k) => ({ AttributeName: k.AttributeName, KeyType: k.KeyType as 'HASH' | 'RANGE' })),
+                Projection: { ProjectionType: (index.Projection?.ProjectionType ?? 'ALL') as 'ALL' | 'KEYS_ONLY' | 'INCLUDE' },
+              })),
+            }
+          : {}),
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

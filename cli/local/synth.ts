@@ -18,6 +18,11 @@ export interface SynthesizedOrchestrator {
   readonly table: {
     KeySchema: { AttributeName: string; KeyType: string }[];
     AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
+    GlobalSecondaryIndexes?: {
+      IndexName: string;
+      KeySchema: { AttributeName: string; KeyType: string }[];
+      Projection?: { ProjectionType?: string };
+    }[];
   };
 }
 

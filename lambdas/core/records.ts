@@ -30,6 +30,8 @@ export interface DeploymentRecord {
   readonly control?: Control | null;
   /** What the execution is waiting for between waves, with the task token that wakes it. */
   readonly gate?: Gate | null;
+  /** While the execution waits for its maintenance window (policy `wait`): the opening it waits for. */
+  readonly windowOpensAt?: string | null;
 }
 
 export interface Control {
@@ -55,6 +57,8 @@ export interface HostResult {
   readonly statusDetails: string;
   readonly commandId: string;
   readonly version: string | undefined;
+  /** The end of the command's output on the host (SSM keeps up to 2,500 characters). */
+  readonly output?: string;
 }
 
 export interface WaveResult {
@@ -74,7 +78,44 @@ export const keys = {
   lock: (app: string, env: string) => ({ pk: `LOCK#${app}#${env}`, sk: 'LOCK' }),
   release: (app: string, env: string, at: string) => ({ pk: `APP#${app}#${env}`, sk: `RELEASE#${at}` }),
   command: (commandId: string) => ({ pk: `CMD#${commandId}`, sk: 'TOKEN' }),
+  /** The listing index's keys on a META record: every deployment, by creation time. */
+  listing: (createdAt: string) => ({ kind: 'DEPLOYMENT', createdAt }),
 };
+
+/** The global secondary index that lists deployments newest first. */
+export const LISTING_INDEX = 'byCreatedAt';
+
+/** A page of a listing; `cursor` is the key to continue from, absent on the last page. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: Record<string, unknown>;
+}
+
+/** One wave as recorded: its size, status and results. */
+export interface WaveSummary {
+  readonly wave: number;
+  readonly hosts: number;
+  readonly status: 'PLANNED' | 'RUNNING' | 'DONE' | string;
+  readonly succeeded?: number;
+  readonly failed?: number;
+  readonly sentAt?: string;
+  readonly endedAt?: string;
+  /** SSM commands sent for the wave. */
+  readonly commands: number;
+}
+
+/** One finished deployment in an app+env's release history. */
+export interface Release {
+  readonly app: string;
+  readonly environment: string;
+  readonly deploymentId: string;
+  readonly version: string;
+  readonly previousVersion: string | null;
+  readonly status: DeploymentStatus;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationSeconds: number;
+}
 
 /** The wave number used for the rollback command's bookkeeping. */
 export const ROLLBACK_WAVE = 9999;

@@ -28,7 +28,12 @@ export interface Closing {
  * status, release history, lock released, audit event, "Deployment Status
  * Change" event and metric.
  */
-export async function closeDeployment(deps: Deps, id: string, closing: Closing, now: Date): Promise<DeploymentRecord> {
+export async function closeDeployment(
+  deps: Pick<Deps, 'records' | 'events'>,
+  id: string,
+  closing: Closing,
+  now: Date,
+): Promise<DeploymentRecord> {
   const record = await deps.records.finishDeployment(id, closing.status, closing.reason, now);
   const { spec } = record;
   await deps.records.putRelease(record, record.status, now);

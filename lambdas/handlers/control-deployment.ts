@@ -34,63 +34,68 @@ const ACTIVE = new Set(['PENDING', 'RUNNING']);
  * task token its gate stored. The CLI and the API both come through here.
  */
 export function createControlDeployment(deps: Deps) {
-  return task(async (event: unknown): Promise<ControlResult> => {
-    const request = ControlRequest.parse(event);
-    const { deploymentId: id, action, by, comment } = request;
-    const record = await deps.records.getDeployment(id);
-    if (!ACTIVE.has(record.status)) {
-      throw new ControlRefused(`deployment ${id} is ${record.status}; only a running deployment can be told to ${action}`);
+  return task(async (event: unknown): Promise<ControlResult> => controlDeployment(deps, ControlRequest.parse(event)));
+}
+
+/** Applies one control to a running deployment (the handler's logic; the API and the CLI call it directly). */
+export async function controlDeployment(
+  deps: Pick<Deps, 'records' | 'callbacks' | 'clock'>,
+  request: ControlRequest,
+): Promise<ControlResult> {
+  const { deploymentId: id, action, by, comment } = request;
+  const record = await deps.records.getDeployment(id);
+  if (!ACTIVE.has(record.status)) {
+    throw new ControlRefused(`deployment ${id} is ${record.status}; only a running deployment can be told to ${action}`);
+  }
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const detail = { wave: record.gate?.wave ?? record.currentWave ?? 0, ...(comment ? { comment } : {}) };
+  let message: string;
+  switch (action) {
+    case 'approve':
+    case 'reject': {
+      const gate = awaitedGate(record, 'approval', action);
+      await deps.records.updateDeployment(id, { gate: null }, now);
+      await deps.records.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
+      const wave = `wave ${gate.wave + 1}`;
+      if (action === 'approve') await deps.callbacks.succeed(gate.token, { approvedBy: by });
+      else await deps.callbacks.fail(gate.token, 'ApprovalRejected', `${wave} rejected by ${by}${comment ? `: ${comment}` : ''}`);
+      message = `${wave} ${action === 'approve' ? 'approved' : 'rejected'} by ${by}`;
+      break;
     }
-    const now = deps.clock.now();
-    const at = now.toISOString();
-    const detail = { wave: record.gate?.wave ?? record.currentWave ?? 0, ...(comment ? { comment } : {}) };
-    let message: string;
-    switch (action) {
-      case 'approve':
-      case 'reject': {
-        const gate = awaitedGate(record, 'approval', action);
+    case 'abort': {
+      await deps.records.updateDeployment(id, { control: { action: 'ABORT', by, at, ...(comment ? { comment } : {}) } }, now);
+      await deps.records.appendEvent(id, 'AbortRequested', by, detail, now);
+      // Waiting at a gate is a safe point already: stop waiting now.
+      if (record.gate) {
         await deps.records.updateDeployment(id, { gate: null }, now);
-        await deps.records.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
-        const wave = `wave ${gate.wave + 1}`;
-        if (action === 'approve') await deps.callbacks.succeed(gate.token, { approvedBy: by });
-        else await deps.callbacks.fail(gate.token, 'ApprovalRejected', `${wave} rejected by ${by}${comment ? `: ${comment}` : ''}`);
-        message = `${wave} ${action === 'approve' ? 'approved' : 'rejected'} by ${by}`;
-        break;
+        await deps.callbacks.fail(record.gate.token, 'DeploymentAborted', `aborted by ${by}${comment ? `: ${comment}` : ''}`);
       }
-      case 'abort': {
-        await deps.records.updateDeployment(id, { control: { action: 'ABORT', by, at, ...(comment ? { comment } : {}) } }, now);
-        await deps.records.appendEvent(id, 'AbortRequested', by, detail, now);
-        // Waiting at a gate is a safe point already: stop waiting now.
-        if (record.gate) {
-          await deps.records.updateDeployment(id, { gate: null }, now);
-          await deps.callbacks.fail(record.gate.token, 'DeploymentAborted', `aborted by ${by}${comment ? `: ${comment}` : ''}`);
-        }
-        message = record.gate ? 'aborted; rolling back the changed hosts' : 'abort requested; it takes effect after the current wave';
-        break;
-      }
-      case 'pause': {
-        if (record.control?.action === 'ABORT') throw new ControlRefused(`deployment ${id} is being aborted`);
-        if (record.control?.action === 'PAUSE') throw new ControlRefused(`deployment ${id} is paused already`);
-        await deps.records.updateDeployment(id, { control: { action: 'PAUSE', by, at, ...(comment ? { comment } : {}) } }, now);
-        await deps.records.appendEvent(id, 'PauseRequested', by, detail, now);
-        message = 'pause requested; it holds before the next wave';
-        break;
-      }
-      case 'resume': {
-        if (record.control?.action !== 'PAUSE') throw new ControlRefused(`deployment ${id} is not paused`);
-        await deps.records.updateDeployment(id, { control: null }, now);
-        await deps.records.appendEvent(id, 'Resumed', by, detail, now);
-        if (record.gate?.kind === 'resume') {
-          await deps.records.updateDeployment(id, { gate: null }, now);
-          await deps.callbacks.succeed(record.gate.token, { resumedBy: by });
-        }
-        message = 'resumed';
-        break;
-      }
+      message = record.gate ? 'aborted; rolling back the changed hosts' : 'abort requested; it takes effect after the current wave';
+      break;
     }
-    logger.info('control applied', { deploymentId: id, action, by });
-    return { deploymentId: id, action, message };
-  });
+    case 'pause': {
+      if (record.control?.action === 'ABORT') throw new ControlRefused(`deployment ${id} is being aborted`);
+      if (record.control?.action === 'PAUSE') throw new ControlRefused(`deployment ${id} is paused already`);
+      await deps.records.updateDeployment(id, { control: { action: 'PAUSE', by, at, ...(comment ? { comment } : {}) } }, now);
+      await deps.records.appendEvent(id, 'PauseRequested', by, detail, now);
+      message = 'pause requested; it holds before the next wave';
+      break;
+    }
+    case 'resume': {
+      if (record.control?.action !== 'PAUSE') throw new ControlRefused(`deployment ${id} is not paused`);
+      await deps.records.updateDeployment(id, { control: null }, now);
+      await deps.records.appendEvent(id, 'Resumed', by, detail, now);
+      if (record.gate?.kind === 'resume') {
+        await deps.records.updateDeployment(id, { gate: null }, now);
+        await deps.callbacks.succeed(record.gate.token, { resumedBy: by });
+      }
+      message = 'resumed';
+      break;
+    }
+  }
+  logger.info('control applied', { deploymentId: id, action, by });
+  return { deploymentId: id, action, message };
 }
 
 function awaitedGate(record: DeploymentRecord, kind: 'approval', action: string) {

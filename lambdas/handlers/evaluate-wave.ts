@@ -17,6 +17,9 @@ const SUFFIX = { deploy: '', rollback: '#ROLLBACK', validate: '#VALIDATE' } as c
  * the reconciliation when a status event was lost), records them in batches,
  * and checks the error budget. A host with no final result by now counts as failed.
  */
+/** Command output kept per host: as much as SSM returns inline. */
+const OUTPUT_CHARS = 2500;
+
 export function createEvaluateWave(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const { state, phase } = Input.parse(event);
@@ -46,6 +49,7 @@ export function createEvaluateWave(deps: Deps) {
           : 'SSM reported no invocation for this host',
         commandId: inv?.commandId ?? '',
         version,
+        ...(inv?.output ? { output: inv.output.slice(-OUTPUT_CHARS) } : {}),
       };
     });
     const now = deps.clock.now();

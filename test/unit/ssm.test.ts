@@ -70,13 +70,23 @@ describe('SSM adapters', () => {
     });
 
     describe('invocations', () => {
-      it('reads every page of ListCommandInvocations for the command', async () => {
+      it('reads every page of ListCommandInvocations for the command, with the output of each plugin', async () => {
         ssm
           .on(ListCommandInvocationsCommand)
           .resolvesOnce({
             CommandInvocations: [
-              { InstanceId: host(1), Status: 'Success', StatusDetails: 'Success' },
-              { InstanceId: host(2), Status: 'Failed', StatusDetails: 'Failed' },
+              {
+                InstanceId: host(1),
+                Status: 'Success',
+                StatusDetails: 'Success',
+                CommandPlugins: [{ Name: 'deploy', Output: 'installed 2.0.0\n' }],
+              },
+              {
+                InstanceId: host(2),
+                Status: 'Failed',
+                StatusDetails: 'Failed',
+                CommandPlugins: [{ Output: 'step one\n' }, { Output: 'exit 1\n' }],
+              },
             ],
             NextToken: 'page-2',
           })
@@ -87,13 +97,23 @@ describe('SSM adapters', () => {
         const invocations = await fleet.invocations('cmd-1');
 
         expect(invocations).toEqual([
-          { instanceId: host(1), status: 'Success', statusDetails: 'Success' },
-          { instanceId: host(2), status: 'Failed', statusDetails: 'Failed' },
+          { instanceId: host(1), status: 'Success', statusDetails: 'Success', output: 'installed 2.0.0\n' },
+          { instanceId: host(2), status: 'Failed', statusDetails: 'Failed', output: 'step one\nexit 1\n' },
           { instanceId: host(3), status: 'InProgress', statusDetails: 'InProgress' },
         ]);
         expect(ssm).toReceiveCommandTimes(ListCommandInvocationsCommand, 2);
-        expect(ssm).toReceiveNthCommandWith(ListCommandInvocationsCommand, 1, { CommandId: 'cmd-1', NextToken: undefined, MaxResults: 50 });
-        expect(ssm).toReceiveNthCommandWith(ListCommandInvocationsCommand, 2, { CommandId: 'cmd-1', NextToken: 'page-2', MaxResults: 50 });
+        expect(ssm).toReceiveNthCommandWith(ListCommandInvocationsCommand, 1, {
+          CommandId: 'cmd-1',
+          Details: true,
+          NextToken: undefined,
+          MaxResults: 50,
+        });
+        expect(ssm).toReceiveNthCommandWith(ListCommandInvocationsCommand, 2, {
+          CommandId: 'cmd-1',
+          Details: true,
+          NextToken: 'page-2',
+          MaxResults: 50,
+        });
       });
 
       it('skips invocations without an instance id and fills in a missing status', async () => {

@@ -14,7 +14,11 @@ import {
   type DeploymentStatus,
   type HostResult,
   keys,
+  LISTING_INDEX,
+  type Page,
+  type Release,
   type WaveResult,
+  type WaveSummary,
 } from '../../core/records.ts';
 import type { DeploymentSpec } from '../../core/spec.ts';
 
@@ -73,7 +77,16 @@ export class Records {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.meta(id), deploymentId: id, spec, status: 'PENDING', createdAt: at, updatedAt: at, executionName },
+          Item: {
+            ...keys.meta(id),
+            ...keys.listing(at),
+            deploymentId: id,
+            spec,
+            status: 'PENDING',
+            createdAt: at,
+            updatedAt: at,
+            executionName,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -175,6 +188,58 @@ export class Records {
   async getLockHolder(app: string, env: string): Promise<string | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
     return Item?.holder as string | undefined;
+  }
+
+  /** The live holder of the app+env lock: an expired lock is free (the next deployment takes it over). */
+  async getLiveLockHolder(app: string, env: string, now: Date): Promise<string | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
+    if (!Item || Number(Item.expiresAt) < Math.floor(now.getTime() / 1000)) return undefined;
+    return Item.holder as string;
+  }
+
+  /** The deployment's waves in order: planned hosts, status, results (not the host lists). */
+  async getWaves(id: string): Promise<WaveSummary[]> {
+    const items = await this.queryAll(`DEPLOY#${id}`, 'WAVE#');
+    return items
+      .filter((item) => !String(item.sk).includes('#HOSTS#'))
+      .map(({ pk: _pk, sk: _sk, commandIds, completedCommands, ...wave }) => ({
+        ...(wave as unknown as WaveSummary),
+        commands: (commandIds as string[] | undefined)?.length ?? 0,
+      }));
+  }
+
+  /** Releases of app+env, newest first, one page at a time. */
+  async listReleases(app: string, env: string, limit: number, cursor?: Record<string, unknown>): Promise<Page<Release>> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': keys.release(app, env, '').pk, ':sk': 'RELEASE#' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    return {
+      items: (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...release }) => ({ app, environment: env, ...release }) as Release),
+      cursor: page.LastEvaluatedKey,
+    };
+  }
+
+  /** Every deployment, newest first (the listing index), one page at a time. */
+  async listDeployments(limit: number, cursor?: Record<string, unknown>): Promise<Page<DeploymentRecord>> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: LISTING_INDEX,
+        KeyConditionExpression: 'kind = :kind',
+        ExpressionAttributeValues: { ':kind': keys.listing('').kind },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    return { items: (page.Items ?? []) as DeploymentRecord[], cursor: page.LastEvaluatedKey };
   }
 
   /** Stores a wave's hosts (in chunks, so a 10,000-host wave fits) and its summary. */

@@ -26,10 +26,19 @@ export class SsmFleet implements FleetCommands {
     const out: Invocation[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await this.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, NextToken, MaxResults: 50 }));
+      const page = await this.ssm.send(
+        new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, NextToken, MaxResults: 50 }),
+      );
       for (const inv of page.CommandInvocations ?? []) {
         if (!inv.InstanceId) continue;
-        out.push({ instanceId: inv.InstanceId, status: inv.Status ?? 'Unknown', statusDetails: inv.StatusDetails ?? '' });
+        // With Details, each plugin (step) brings the end of its output: at most 2,500 characters.
+        const output = (inv.CommandPlugins ?? []).map((plugin) => plugin.Output ?? '').join('');
+        out.push({
+          instanceId: inv.InstanceId,
+          status: inv.Status ?? 'Unknown',
+          statusDetails: inv.StatusDetails ?? '',
+          ...(output ? { output } : {}),
+        });
       }
       NextToken = page.NextToken;
     } while (NextToken);

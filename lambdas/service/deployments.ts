@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { RecordNotFound, type Records } from '../adapters/aws/records.ts';
+import type { DeploymentRecord, HostResult, Page, Release, WaveSummary } from '../core/records.ts';
+import { manualRollbackSpec } from '../core/rollback.ts';
+import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
+import { type ControlRequest, type ControlResult, controlDeployment } from '../handlers/control-deployment.ts';
+import type { Clock, Executions, TaskCallbacks } from '../ports.ts';
+
+/**
+ * What the API, the CLI and the pipeline and schedule triggers share: start,
+ * read, list and steer deployments. The same code runs over the AWS adapters
+ * (API Lambda, CLI against AWS) and the local ones (`--local`, `serve --local`).
+ */
+export interface ServiceDeps {
+  readonly records: Records;
+  readonly executions: Executions;
+  readonly callbacks: TaskCallbacks;
+  readonly clock: Clock;
+}
+
+/** The request is not a valid spec; nothing was started. */
+export class SpecRejected extends Error {
+  constructor(
+    readonly fieldErrors: readonly FieldError[],
+    options?: ErrorOptions,
+  ) {
+    super(`the deployment spec is invalid: ${fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, options);
+    this.name = 'SpecRejected';
+  }
+}
+
+/** Another live deployment holds the app+env lock. */
+export class Locked extends Error {
+  constructor(
+    readonly holder: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Locked';
+  }
+}
+
+/** The deployment id is taken by a different deployment. */
+export class IdTaken extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IdTaken';
+  }
+}
+
+/** A pagination cursor that this service did not hand out. */
+export class BadCursor extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadCursor';
+  }
+}
+
+export interface StartResult {
+  readonly deploymentId: string;
+  readonly strategy: string;
+  /** False when the request repeated one already started (same id, same deployment). */
+  readonly started: boolean;
+  readonly executionArn?: string;
+  /** The record's status when the request was a repeat. */
+  readonly status?: DeploymentRecord['status'];
+}
+
+export interface StartOptions {
+  /** Recorded as requestedBy when the spec does not name anyone (the API passes the caller's identity). */
+  readonly requestedBy?: string;
+  /** The deployment id to use when the spec gives none (an Idempotency-Key header, for instance). */
+  readonly idempotencyKey?: string;
+}
+
+export interface DeploymentView {
+  readonly record: DeploymentRecord;
+  readonly waves: WaveSummary[];
+  readonly counts: {
+    readonly hosts: number;
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly rolledBack: number;
+    readonly pending: number;
+  };
+}
+
+export interface ListPage<T> {
+  readonly items: T[];
+  /** Give it back to read the next page; absent on the last one. */
+  readonly nextToken?: string;
+}
+
+export interface DeploymentLogs {
+  readonly deploymentId: string;
+  readonly hosts: HostResult[];
+  readonly events: Record<string, unknown>[];
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+export function createDeploymentService(deps: ServiceDeps) {
+  /** Starts a deployment; a repeat of one already started starts nothing new. */
+  async function start(input: unknown, options: StartOptions = {}): Promise<StartResult> {
+    if (!input || typeof input !== 'object' || Array.isArray(input)) {
+      throw new SpecRejected([{ field: '(spec)', message: 'the spec must be a JSON object' }]);
+    }
+    const raw = input as Record<string, unknown>;
+    const deploymentId = (typeof raw.deploymentId === 'string' ? raw.deploymentId : undefined) ?? options.idempotencyKey ?? randomUUID();
+    const request = {
+      ...raw,
+      deploymentId,
+      ...(raw.requestedBy === undefined && options.requestedBy ? { requestedBy: options.requestedBy } : {}),
+    };
+    const parsed = DeploymentSpec.safeParse(request);
+    if (!parsed.success) throw new SpecRejected(toFieldErrors(parsed.error), { cause: parsed.error });
+    const spec = parsed.data;
+    const strategy = spec.strategy.type;
+
+    const existing = await deps.records.getDeployment(deploymentId).catch((error: unknown) => {
+      if (error instanceof RecordNotFound) return undefined;
+      throw error;
+    });
+    if (existing) {
+      if (!sameDeployment(existing, spec)) {
+        throw new IdTaken(
+          `deployment id ${deploymentId} is taken by another deployment (${existing.spec.app} ${existing.spec.version} to ${existing.spec.environment}); give a new deploymentId`,
+        );
+      }
+      return { deploymentId, strategy, started: false, status: existing.status };
+    }
+    const holder = await deps.records.getLiveLockHolder(spec.app, spec.environment, deps.clock.now());
+    if (holder && holder !== deploymentId) {
+      throw new Locked(holder, `${spec.app}/${spec.environment} is locked by deployment ${holder}; wait for it to end or abort it`);
+    }
+    // The execution name is the deployment id: StartExecution with the same name and input answers the same execution.
+    const { executionArn } = await deps.executions.start(strategy, deploymentId, request);
+    return { deploymentId, strategy, started: true, executionArn };
+  }
+
+  /** The record, its waves and host counts. RecordNotFound when there is none. */
+  async function get(deploymentId: string): Promise<DeploymentView> {
+    const record = await deps.records.getDeployment(deploymentId);
+    const waves = (await deps.records.getWaves(deploymentId)).filter((w) => w.wave < (record.waveCount ?? Number.MAX_SAFE_INTEGER));
+    const hosts = record.hostCount ?? 0;
+    const succeeded = record.succeeded ?? 0;
+    const failed = record.failed ?? 0;
+    return {
+      record,
+      waves,
+      counts: { hosts, succeeded, failed, rolledBack: record.rolledBack ?? 0, pending: Math.max(0, hosts - succeeded - failed) },
+    };
+  }
+
+  /** Finished deployments of app+env, newest first. */
+  async function history(app: string, env: string, options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<Release>> {
+    const page = await deps.records.listReleases(app, env, pageSize(options.limit), decodeCursor(options.nextToken));
+    return withToken(page);
+  }
+
+  /** Every deployment, newest first. */
+  async function list(options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<DeploymentRecord>> {
+    return withToken(await deps.records.listDeployments(pageSize(options.limit), decodeCursor(options.nextToken)));
+  }
+
+  /** approve, reject, abort, pause, resume. */
+  function control(request: ControlRequest): Promise<ControlResult> {
+    return controlDeployment(deps, request);
+  }
+
+  /** Starts a rollback of a finished deployment to its previous version. */
+  async function rollback(deploymentId: string, requestedBy: string, options: { idempotencyKey?: string } = {}): Promise<StartResult> {
+    const spec = manualRollbackSpec(await deps.records.getDeployment(deploymentId), requestedBy);
+    return start(spec, { idempotencyKey: options.idempotencyKey });
+  }
+
+  /** Each host's result and command output, and the audit trail. */
+  async function logs(deploymentId: string): Promise<DeploymentLogs> {
+    await deps.records.getDeployment(deploymentId);
+    const [hosts, events] = await Promise.all([deps.records.getHostResults(deploymentId), deps.records.getEvents(deploymentId)]);
+    return {
+      deploymentId,
+      hosts: hosts.map(({ pk: _pk, sk: _sk, ...host }: HostResult & { pk?: unknown; sk?: unknown }) => host),
+      events: events.map(({ pk: _pk, sk: _sk, ...event }) => event),
+    };
+  }
+
+  return { start, get, history, list, control, rollback, logs };
+}
+
+export type DeploymentService = ReturnType<typeof createDeploymentService>;
+
+/** A repeat of the same request: same app, environment, version and strategy. */
+function sameDeployment(existing: DeploymentRecord, spec: DeploymentSpec): boolean {
+  const a = existing.spec;
+  return (
+    a.app === spec.app &&
+    a.environment === spec.environment &&
+    a.version === spec.version &&
+    JSON.stringify(a.strategy) === JSON.stringify(spec.strategy)
+  );
+}
+
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return 20;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
+}
+
+function withToken<T>(page: Page<T>): ListPage<T> {
+  return { items: page.items, ...(page.cursor ? { nextToken: Buffer.from(JSON.stringify(page.cursor)).toString('base64url') } : {}) };
+}
+
+function decodeCursor(token: string | undefined): Record<string, unknown> | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const cursor: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (cursor && typeof cursor === 'object' && !Array.isArray(cursor)) return cursor as Record<string, unknown>;
+  } catch {
+    // falls through
+  }
+  throw new BadCursor('nextToken is not one this API handed out; start again without it');
+}
