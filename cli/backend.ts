@@ -12,7 +12,7 @@ import { LocalCallbacks } from '../lambdas/adapters/local/callbacks.ts';
 import { LocalFleet } from '../lambdas/adapters/local/fleet.ts';
 import { type Executions, type Inventory, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
-import { localDocumentClient } from './local/dynamodb.ts';
+import { createTable, localDocumentClient, tableExists } from './local/dynamodb.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
 import { BadInput } from './spec-input.ts';
 
@@ -62,6 +62,12 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
       ...(options.dynamodbEndpoint ? { dynamoEndpoint: options.dynamodbEndpoint } : {}),
       ...(options.table ? { tableName: options.table } : {}),
     });
+    // A folder with no deployment yet gets its (empty) table, so that reads answer "no record".
+    if (!(await tableExists(workspace.endpoint, workspace.tableName))) {
+      // Loaded only here: synthesizing even the table stack costs seconds.
+      const { synthesizeTable } = await import('./local/synth.ts');
+      await createTable(workspace.endpoint, workspace.tableName, synthesizeTable());
+    }
     const records = new Records(localDocumentClient(workspace.endpoint), workspace.tableName);
     const service = createDeploymentService({
       records,

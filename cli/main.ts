@@ -3,8 +3,12 @@ import { manualRollbackSpec } from '../lambdas/core/rollback.ts';
 import { type Backend, openBackend, type TargetOptions } from './backend.ts';
 import * as commands from './commands.ts';
 import { EXIT, exitFor, output, refusalsAsBadInput, summary } from './commands.ts';
-import { deployLocal } from './deploy-local.ts';
 import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/fleet-setup.ts';
+
+/** Local runs synthesize the stack: loaded only by the commands that run a deployment here. */
+const deployLocal: typeof import('./deploy-local.ts').deployLocal = async (...args) =>
+  (await import('./deploy-local.ts')).deployLocal(...args);
+
 import { BadInput, specFromInput } from './spec-input.ts';
 
 export { EXIT };

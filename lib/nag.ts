@@ -1,5 +1,6 @@
-import { Arn, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { DeploymentsApi } from './deployments-api.ts';
 import type { HandlerName } from './orchestrator-functions.ts';
 import type { RegionalStack } from './regional-stack.ts';
 
@@ -93,6 +94,8 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
     });
   }
 
+  acknowledgeApiFindings(stack.api);
+
   for (const machine of Object.values(stack.stateMachines)) {
     const role = roleOf(machine, machine.node.path);
     Validations.of(role).acknowledge({
@@ -108,5 +111,37 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
         reason: `LambdaInvoke grants the versions and aliases (<arn>:*) of the ${name} function it invokes, no other function`,
       });
     }
+  }
+}
+
+/** The deployments API's deliberate findings: IAM (SigV4) instead of Cognito, no WAF, the runtime, X-Ray and the logs role. */
+function acknowledgeApiFindings(api: DeploymentsApi): void {
+  Validations.of(api.function).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason:
+      'Node.js 22 is the pinned runtime: the bundle targets node22 and `deployctl serve --local` and the test suites run the same API handler on Node 22; runtime upgrades are deliberate',
+  });
+  Validations.of(roleOf(api.function, 'the API function')).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY });
+  for (const method of api.api.methods) {
+    Validations.of(method).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Callers are IAM principals (people through SSO roles, pipelines, Jira and ServiceNow integrations) signing with SigV4: every method uses AWS_IAM authorization, which a Cognito user pool authorizer would replace, not strengthen',
+    });
+  }
+  Validations.of(api.api.deploymentStage).acknowledge({
+    id: 'AwsSolutions-APIG3',
+    reason:
+      'Every method requires a SigV4 signature from an IAM principal of the account and the stage is throttled per method; a WAF web ACL adds cost without a rule that unauthenticated traffic could reach past IAM authorization',
+  });
+  if (api.cloudWatchRole) {
+    Validations.of(api.cloudWatchRole).acknowledge({
+      id: iam5ResourceId(
+        api,
+        Arn.format({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(api)),
+      ),
+      reason:
+        "API Gateway's CloudWatch Logs role is one setting for the whole account and region: every REST API's execution logs (API-Gateway-Execution-Logs_<api-id>/<stage>) and access logs go through it, so it covers this account and region's log groups, as AmazonAPIGatewayPushToCloudWatchLogs would, but inline",
+    });
   }
 }

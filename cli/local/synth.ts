@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DeploymentTable } from '../../lib/deployment-table.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
 
@@ -24,6 +25,28 @@ export interface SynthesizedOrchestrator {
       Projection?: { ProjectionType?: string };
     }[];
   };
+}
+
+/**
+ * The deployment table as CloudFormation declares it, from a stack holding
+ * only the table: what the commands that only read and write records need,
+ * without synthesizing the state machines.
+ */
+export function synthesizeTable(): SynthesizedOrchestrator['table'] {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-synth-'));
+  try {
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'DeployctlTable', { env: { region: LOCAL_REGION, account: LOCAL_ACCOUNT } });
+    new DeploymentTable(stack, 'Deployments');
+    const template = app.synth().getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Type: string; Properties: unknown }>;
+    };
+    const table = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::GlobalTable');
+    if (!table) throw new Error('the table stack has no table');
+    return table.Properties as SynthesizedOrchestrator['table'];
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { RecordNotFound, type Records } from '../adapters/aws/records.ts';
 import type { DeploymentRecord, HostResult, Page, Release, WaveSummary } from '../core/records.ts';
 import { manualRollbackSpec } from '../core/rollback.ts';
@@ -50,8 +51,8 @@ export class IdTaken extends Error {
 
 /** A pagination cursor that this service did not hand out. */
 export class BadCursor extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'BadCursor';
   }
 }
@@ -154,13 +155,14 @@ export function createDeploymentService(deps: ServiceDeps) {
 
   /** Finished deployments of app+env, newest first. */
   async function history(app: string, env: string, options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<Release>> {
-    const page = await deps.records.listReleases(app, env, pageSize(options.limit), decodeCursor(options.nextToken));
-    return withToken(page);
+    const cursor = decodeCursor(options.nextToken);
+    return withToken(await deps.records.listReleases(app, env, pageSize(options.limit), cursor).catch(refusedCursor(cursor)));
   }
 
   /** Every deployment, newest first. */
   async function list(options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<DeploymentRecord>> {
-    return withToken(await deps.records.listDeployments(pageSize(options.limit), decodeCursor(options.nextToken)));
+    const cursor = decodeCursor(options.nextToken);
+    return withToken(await deps.records.listDeployments(pageSize(options.limit), cursor).catch(refusedCursor(cursor)));
   }
 
   /** approve, reject, abort, pause, resume. */
@@ -197,7 +199,8 @@ function sameDeployment(existing: DeploymentRecord, spec: DeploymentSpec): boole
     a.app === spec.app &&
     a.environment === spec.environment &&
     a.version === spec.version &&
-    JSON.stringify(a.strategy) === JSON.stringify(spec.strategy)
+    // Deep, not by JSON text: DynamoDB hands maps back in any key order.
+    isDeepStrictEqual(a.strategy, spec.strategy)
   );
 }
 
@@ -208,6 +211,16 @@ function pageSize(limit: number | undefined): number {
 
 function withToken<T>(page: Page<T>): ListPage<T> {
   return { items: page.items, ...(page.cursor ? { nextToken: Buffer.from(JSON.stringify(page.cursor)).toString('base64url') } : {}) };
+}
+
+/** DynamoDB refuses a start key that is not one of the query's own (a token of another listing, or a forged one). */
+function refusedCursor(cursor: Record<string, unknown> | undefined) {
+  return (error: unknown): never => {
+    if (cursor && error instanceof Error && error.name === 'ValidationException') {
+      throw new BadCursor('nextToken is not one this listing handed out; start again without it', { cause: error });
+    }
+    throw error;
+  };
 }
 
 function decodeCursor(token: string | undefined): Record<string, unknown> | undefined {

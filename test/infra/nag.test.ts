@@ -183,4 +183,30 @@ describe('cdk-nag AwsSolutions checks', () => {
       for (const action of wildcardActions) expect(reason[0], `${name}: ${action}`).toContain(action);
     }
   });
+
+  it('are fixed in the API rather than acknowledged for access logging, request validation, authorization and execution logging', () => {
+    const apiPath = raw.stack.api.node.path;
+    const apiRules = raw.findings.filter((f) => f.path.startsWith(`${apiPath}/`)).map((f) => f.rule);
+    for (const rule of ['AwsSolutions-APIG1', 'AwsSolutions-APIG2', 'AwsSolutions-APIG4', 'AwsSolutions-APIG6', 'AwsSolutions-IAM4'])
+      expect(apiRules, rule).not.toContain(rule);
+  });
+
+  it('acknowledge on the API only Cognito on its IAM-authorized methods, WAF on its stage, and its function and CloudWatch Logs role', () => {
+    const { stack } = acknowledged;
+    const api = stack.api;
+    const apiAcks = acknowledgements(stack).filter((ack) => ack.path.startsWith(`${api.node.path}/`));
+    const expected = [
+      ...api.api.methods.map((method) => ({ id: 'AwsSolutions-COG4', path: method.node.path })),
+      { id: 'AwsSolutions-APIG3', path: api.api.deploymentStage.node.path },
+      { id: 'AwsSolutions-L1', path: api.function.node.path },
+      { id: 'AwsSolutions-IAM5[Resource::*]', path: api.function.role?.node.path },
+      {
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:[\w-]+:\d+:log-group:\*\]$/),
+        path: api.cloudWatchRole?.node.path,
+      },
+    ];
+    expect(apiAcks.map(({ id, path }) => ({ id, path }))).toEqual(expect.arrayContaining(expected));
+    expect(apiAcks).toHaveLength(expected.length);
+    expect(api.api.methods).toHaveLength(10);
+  });
 });

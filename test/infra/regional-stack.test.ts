@@ -132,7 +132,7 @@ describe('the deployment table', () => {
 });
 
 describe('the orchestrator functions', () => {
-  it('are the fourteen functions of the flows, the controls and the status rules, and the only Lambda functions in the stack', () => {
+  it('are the fourteen functions of the flows, the controls and the status rules, and with the API function the only Lambda functions in the stack', () => {
     expect(Object.keys(stack.functions).sort()).toEqual(
       [
         'validateSpec',
@@ -151,7 +151,10 @@ describe('the orchestrator functions', () => {
         'executionStatus',
       ].sort(),
     );
-    template.resourceCountIs('AWS::Lambda::Function', 14);
+    template.resourceCountIs('AWS::Lambda::Function', 15);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function')).sort()).toEqual(
+      [...handlers().map(([, fn]) => logicalIdOf(fn)), logicalIdOf(stack.api.function)].sort(),
+    );
   });
 
   it('all run Node.js 22 on arm64 with active X-Ray tracing and know the table name', () => {
@@ -236,9 +239,13 @@ describe('the orchestrator functions', () => {
     ]);
   });
 
-  it('let only the SSM callback, the controls, a gate and a send answer a waiting task, and only for the five deployment state machines', () => {
+  it('let only the SSM callback, the controls, a gate, a send and the API answer a waiting task, and only for the five deployment state machines', () => {
     const responders = rolesOf('commandCallback', 'controlDeployment', 'awaitGate', 'sendCommand');
-    for (const action of TASK_RESPONSES) expect(rolesAllowed(action), action).toEqual(responders);
+    // The API's approve, reject, abort and resume succeed or fail a gate's token; it never sends heartbeats (test/infra/api.test.ts).
+    const withApi = [...responders, roleOf(stack.api.function)].sort();
+    expect(rolesAllowed('states:SendTaskSuccess')).toEqual(withApi);
+    expect(rolesAllowed('states:SendTaskFailure')).toEqual(withApi);
+    expect(rolesAllowed('states:SendTaskHeartbeat')).toEqual(responders);
     for (const role of responders)
       expect(serviceStatementsOf(role, 'states'), role).toEqual([
         { Effect: 'Allow', Action: TASK_RESPONSES, Resource: STRATEGIES.map((strategy) => machineArn(strategy)) },
@@ -278,7 +285,13 @@ describe('the orchestrator functions', () => {
 
   it('can be invoked by EventBridge only through the two status rules, and otherwise only by the state machines', () => {
     template.resourceCountIs('AWS::Events::Rule', 2);
-    template.resourceCountIs('AWS::Lambda::Permission', 2);
+    // The third permission lets API Gateway invoke the API function (test/infra/api.test.ts).
+    template.resourceCountIs('AWS::Lambda::Permission', 3);
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties);
+    expect(permissions.filter((p) => p.Principal === 'events.amazonaws.com')).toHaveLength(2);
+    expect(permissions.filter((p) => p.Principal !== 'events.amazonaws.com')).toEqual([
+      expect.objectContaining({ Principal: 'apigateway.amazonaws.com', FunctionName: arnOf(logicalIdOf(stack.api.function)) }),
+    ]);
     expect(rolesAllowed('lambda:InvokeFunction')).toEqual(STRATEGIES.map((strategy) => roleOf(stack.stateMachines[strategy])).sort());
   });
 });

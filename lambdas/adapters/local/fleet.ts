@@ -67,7 +67,12 @@ export class LocalFleet implements FleetCommands, Inventory {
   private async load(): Promise<Map<string, LocalHost>> {
     if (!this.hosts) {
       const hosts = new Map<string, LocalHost>();
-      for (const entry of await readdir(this.options.dir, { withFileTypes: true })) {
+      // A fleet folder not created yet is a fleet with no hosts.
+      const entries = await readdir(this.options.dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [];
+        throw error;
+      });
+      for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         const host = JSON.parse(await readFile(path.join(this.options.dir, entry.name, 'host.json'), 'utf8')) as LocalHost;
         hosts.set(host.instanceId, host);

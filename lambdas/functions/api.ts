@@ -1,0 +1,55 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { SfnExecutions } from '../adapters/aws/executions.ts';
+import { Records } from '../adapters/aws/records.ts';
+import { SfnCallbacks } from '../adapters/aws/sfn.ts';
+import { tracer } from '../commons/powertools.ts';
+import { createApiHandler } from '../handlers/api.ts';
+import { systemClock } from '../ports.ts';
+import { createDeploymentService, type DeploymentService } from '../service/deployments.ts';
+
+/** The API function's configuration, read once and checked: a missing or malformed variable fails at cold start. */
+export const ApiConfig = z.object({
+  TABLE_NAME: z.string().min(1),
+  /** `{"rolling": "arn:aws:states:...", ...}`: each strategy's state machine. */
+  STATE_MACHINE_ARNS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of strategy -> state machine ARN' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(z.string().min(1), z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:.+$/, 'must be a state machine ARN')),
+    ),
+});
+export type ApiConfig = z.infer<typeof ApiConfig>;
+
+/**
+ * API Gateway gives up on an integration after 29 seconds: a few quick
+ * retries with adaptive backoff, not the orchestrator's patient ones.
+ */
+const clientConfig = { retryMode: 'adaptive', maxAttempts: 3 } as const;
+
+/** The deployment service over the AWS adapters, clients traced by Powertools. Call once, at module scope. */
+export function apiService(env: NodeJS.ProcessEnv = process.env): DeploymentService {
+  const config = ApiConfig.parse(env);
+  const sfn = tracer.captureAWSv3Client(new SFNClient(clientConfig));
+  const db = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig)), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
+  return createDeploymentService({
+    records: new Records(db, config.TABLE_NAME),
+    executions: new SfnExecutions(sfn, config.STATE_MACHINE_ARNS),
+    callbacks: new SfnCallbacks(sfn),
+    clock: systemClock,
+  });
+}
+
+/** Lambda entry: the API handler over the AWS adapters. */
+export const handler = createApiHandler(apiService());
