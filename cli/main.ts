@@ -25,6 +25,12 @@ function indexes(value: string): number[] {
   });
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('give a port from 0 to 65535');
+  return n;
+}
+
 function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a whole number of at least 1');
@@ -345,6 +351,45 @@ export async function main(argv: readonly string[]): Promise<number> {
       act(async (id: string, opts: Record<string, unknown>) =>
         withBackend(opts, (b) => commands.logs(b, output(Boolean(opts.json)), id, opts.host ? { host: String(opts.host) } : {})),
       ),
+    );
+
+  program
+    .command('serve')
+    .description(
+      'Serve the HTTP API on localhost with the same handlers as API Gateway (no auth; the caller is local:<user> or X-Deployctl-Caller), so that curl and webhooks can be tried. Runs until Ctrl-C.',
+    )
+    .requiredOption('--local', 'required: serve the local fleet and DynamoDB Local kept in --state-dir (the AWS API is API Gateway)')
+    .option('--state-dir <path>', 'the folder that keeps the fleet and the records between commands', '.deployctl')
+    .option('--dynamodb-endpoint <url>', 'use this running DynamoDB Local instead of the folder’s own')
+    .option('--table <name>', 'table name in DynamoDB Local (default deployctl)')
+    .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').default(8080).argParser(port))
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--verbose', "show the handlers' structured logs")
+    .action(
+      act(async (opts: Record<string, unknown>) => {
+        const { startLocalApi } = await import('./serve.ts');
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const server = await startLocalApi({
+          stateDir: String(opts.stateDir),
+          ...(opts.dynamodbEndpoint ? { dynamoEndpoint: String(opts.dynamodbEndpoint) } : {}),
+          ...(opts.table ? { tableName: String(opts.table) } : {}),
+          port: Number(opts.port),
+          host: String(opts.host),
+          log,
+        });
+        process.stdout.write(`deployctl API on ${server.url} (state: ${String(opts.stateDir)}); Ctrl-C stops it\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            log('stopping: deployments still running end ABORTED');
+            void server.close().then(resolve);
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        return EXIT.ok;
+      }),
     );
 
   try {

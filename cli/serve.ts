@@ -9,7 +9,6 @@ import type { Executions } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
 import { LocalExecutions } from './local/executions.ts';
 import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
-import type { LocalOrchestrator } from './local/runner.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
 
@@ -195,16 +194,6 @@ function send(res: ServerResponse, answer: APIGatewayProxyResult): void {
   res.end(body);
 }
 
-/**
- * LocalFleet reads the fleet folder once and keeps what it read, which suits
- * one deployment per process; a server that adds hosts while it runs makes it
- * read the folder again.
- */
-function forgetLoadedHosts(fleet: LocalOrchestrator['fleet']): void {
-  const cached = fleet as unknown as { hosts?: unknown };
-  if ('hosts' in cached) cached.hosts = undefined;
-}
-
 export interface LocalApiOptions {
   /** Folder that keeps the local fleet and DynamoDB Local's data between commands. @default '.deployctl' */
   readonly stateDir?: string;
@@ -287,7 +276,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
       const hosts = await readHosts(workspace.fleetDir);
       if (hosts.some((h) => h.tags.app === spec.app && h.tags.environment === spec.environment)) return;
       const created = await prepareLocalFleet(workspace.fleetDir, spec);
-      forgetLoadedHosts(orchestrator.fleet);
+      orchestrator.fleet.reload();
       options.log?.(`local fleet: ${created.length} new hosts for ${spec.app}/${spec.environment}`);
     };
     const server = await serveLocal({

@@ -2,6 +2,7 @@ import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { DeploymentsApi } from './deployments-api.ts';
 import type { HandlerName } from './orchestrator-functions.ts';
+import type { PipelineDeployments } from './pipeline-deployments.ts';
 import type { RegionalStack } from './regional-stack.ts';
 
 const XRAY = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions';
@@ -95,6 +96,7 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
   }
 
   acknowledgeApiFindings(stack.api);
+  if (stack.pipelines) acknowledgePipelineFindings(stack.pipelines);
 
   for (const machine of Object.values(stack.stateMachines)) {
     const role = roleOf(machine, machine.node.path);
@@ -112,6 +114,21 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
       });
     }
   }
+}
+
+/** The CodePipeline trigger's deliberate findings: the runtime, X-Ray, and a dead-letter queue without one of its own. */
+function acknowledgePipelineFindings(pipelines: PipelineDeployments): void {
+  Validations.of(pipelines.function).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason:
+      'Node.js 22 is the pinned runtime: the bundle targets node22 and the unit tests run the same trigger handler on Node 22; runtime upgrades are deliberate',
+  });
+  Validations.of(roleOf(pipelines.function, 'the pipeline trigger')).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY });
+  Validations.of(pipelines.deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      "This queue is the dead-letter queue of the pipeline rule's target and of the trigger's failed invocations; a dead-letter queue of its own would only move the same messages again",
+  });
 }
 
 /** The deployments API's deliberate findings: IAM (SigV4) instead of Cognito, no WAF, the runtime, X-Ray and the logs role. */

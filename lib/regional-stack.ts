@@ -10,7 +10,9 @@ import { WaveDeployment, type WaveNames } from '../statemachines/wave-deployment
 import { DeployDocument } from './deploy-document.ts';
 import { DeploymentTable } from './deployment-table.ts';
 import { DeploymentsApi } from './deployments-api.ts';
+import { type MaintenanceWindow, MaintenanceWindowSchedules } from './maintenance-windows.ts';
 import { OrchestratorFunctionSet, type OrchestratorFunctions } from './orchestrator-functions.ts';
+import { type PipelineDeployment, PipelineDeployments } from './pipeline-deployments.ts';
 
 /** One state machine per strategy, named as the spec's `strategy.type`. */
 export const STRATEGIES = ['allAtOnce', 'rolling', 'canary', 'linear', 'blueGreen'] as const;
@@ -25,6 +27,13 @@ const WAVE_NAMES: Record<Exclude<StrategyName, 'blueGreen'>, WaveNames & { title
 };
 
 /** One region's orchestrator: table, functions, state machines and the SSM status rule. */
+export interface RegionalStackProps extends StackProps {
+  /** Pipelines whose successful executions start a deployment (CodePipeline entry point). @default none */
+  readonly pipelines?: readonly PipelineDeployment[];
+  /** Maintenance windows that start stored specs when they open (EventBridge Scheduler). @default none */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[];
+}
+
 export class RegionalStack extends Stack {
   public readonly table: DeploymentTable;
   public readonly functions: OrchestratorFunctions;
@@ -32,7 +41,12 @@ export class RegionalStack extends Stack {
   /** The HTTP API (API Gateway, IAM auth) over the deployment service. */
   public readonly api: DeploymentsApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  /** The CodePipeline entry point, when pipelines are configured. */
+  public readonly pipelines?: PipelineDeployments;
+  /** The maintenance-window schedules, when windows are configured. */
+  public readonly maintenanceWindows?: MaintenanceWindowSchedules;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
     this.table = new DeploymentTable(this, 'Deployments');
     const document = new DeployDocument(this, 'DeployDocument');
@@ -114,5 +128,21 @@ export class RegionalStack extends Stack {
         'deployctl HTTP API (IAM SigV4): POST /deployments, GET /deployments/{id}, GET /deployments?app=&env=, POST /deployments/{id}/approve',
       value: this.api.url,
     });
+    // What `deployctl --stack <name>` reads to find the records and start executions.
+    new CfnOutput(this, 'TableName', { description: 'deployctl deployment table', value: this.table.table.tableName });
+    new CfnOutput(this, 'StateMachineArns', {
+      description: 'deployctl state machines by strategy (JSON)',
+      value: this.toJsonString(Object.fromEntries(STRATEGIES.map((strategy) => [strategy, this.stateMachines[strategy].stateMachineArn]))),
+    });
+
+    if (props.pipelines?.length) {
+      this.pipelines = new PipelineDeployments(this, 'Pipelines', { pipelines: props.pipelines, stateMachines: this.stateMachines });
+    }
+    if (props.maintenanceWindows?.length) {
+      this.maintenanceWindows = new MaintenanceWindowSchedules(this, 'MaintenanceWindows', {
+        windows: props.maintenanceWindows,
+        stateMachines: this.stateMachines,
+      });
+    }
   }
 }

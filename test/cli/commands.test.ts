@@ -303,6 +303,29 @@ describe('deployctl commands against local mode', () => {
     expect((await s.run('deploy', '--demo')).code).toBe(0);
   });
 
+  it('serve --local answers the HTTP API on localhost until it is stopped', async () => {
+    const s = scenario();
+    const serve = s.start('serve', '--port', '0');
+    const url = /API on (http:\/\/\S+)/.exec(await serve.waitFor(/API on http:\/\/\S+ /))?.[1] as string;
+
+    const posted = await fetch(`${url}/deployments`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Deployctl-Caller': 'jira' },
+      body: JSON.stringify({ app: 'shop', environment: 'qa', version: '1.2.0', targets: { tags: { app: 'shop', environment: 'qa' } } }),
+    });
+    expect(posted.status).toBe(202);
+    const { deploymentId } = (await posted.json()) as { deploymentId: string };
+    await serve.waitFor(`deployment ${deploymentId} ended SUCCEEDED`);
+    const status = await s.run('status', deploymentId, '--json');
+    expect(json<{ record: { status: string; spec: { requestedBy: string } } }>(status).record).toMatchObject({
+      status: 'SUCCEEDED',
+      spec: { requestedBy: 'local:jira' },
+    });
+
+    process.kill(-(serve.child.pid as number), 'SIGTERM');
+    expect((await serve.done).code).toBe(0);
+  });
+
   /** Polls `status --json` until the view matches (each read is a separate process, as a user would). */
   async function waitForStatus(
     s: ReturnType<typeof scenario>,

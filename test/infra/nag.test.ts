@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { acknowledgeNagFindings } from '../../lib/nag.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
-import { actionsOf, logicalIdOf, policiesOf, regionalStack } from './synth.ts';
+import { actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, regionalStack } from './synth.ts';
 
 const Report = z.object({
   pluginReports: z.array(
@@ -42,7 +42,8 @@ function synthesizeWithNag(acknowledge: boolean): {
 } {
   const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-nag-'));
   outdirs.push(outdir);
-  const { app, stack } = regionalStack({ outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+  // With every optional entry point configured, so that the checks cover them too.
+  const { app, stack } = regionalStack({ outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }, ENTRY_POINTS);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   if (acknowledge) acknowledgeNagFindings(stack);
   const assembly = app.synth();

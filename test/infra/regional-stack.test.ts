@@ -8,6 +8,7 @@ import {
   ACCOUNT,
   type AslDefinition,
   actionsOf,
+  ENTRY_POINTS,
   invokedHandler,
   logicalIdOf,
   policiesOf,
@@ -451,5 +452,56 @@ describe('the deployment state machines', () => {
   it.each(STRATEGIES)('%s is granted nothing beyond invoking its functions, X-Ray and log delivery', (strategy) => {
     const services = statementsOf(roleOf(stack.stateMachines[strategy])).flatMap((s) => actionsOf(s).map((a) => a.split(':')[0]));
     expect([...new Set(services)].sort()).toEqual(['lambda', 'logs', 'xray']);
+  });
+});
+
+describe('the stack outputs the CLI reads', () => {
+  it('name the table and every strategy machine by its strategy', () => {
+    const outputs = template.findOutputs('*');
+    expect(outputs.TableName?.Value).toEqual({ Ref: logicalIdOf(stack.table.table) });
+    const arns = stack.resolve(stack.toJsonString(Object.fromEntries(STRATEGIES.map((s) => [s, stack.stateMachines[s].stateMachineArn]))));
+    expect(outputs.StateMachineArns?.Value).toEqual(arns);
+  });
+
+  it('list deployments newest first through the byCreatedAt index of the table', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byCreatedAt',
+          KeySchema: [
+            { AttributeName: 'kind', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+});
+
+describe('the optional entry points', () => {
+  it('are absent unless configured', () => {
+    expect(stack.pipelines).toBeUndefined();
+    expect(stack.maintenanceWindows).toBeUndefined();
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+
+  it('add the pipeline rule and the window schedules, starting the configured strategies’ machines', () => {
+    const configured = regionalStack({}, ENTRY_POINTS).stack;
+    const t = Template.fromStack(configured);
+
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Pipeline Execution State Change'],
+        detail: { state: ['SUCCEEDED'], pipeline: ['web-release'] },
+      },
+    });
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 2 ? * SAT *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
+      Target: Match.objectLike({ Arn: configured.resolve(configured.stateMachines.rolling.stateMachineArn) }),
+    });
   });
 });

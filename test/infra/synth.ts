@@ -2,17 +2,45 @@ import { App, type AppProps, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import { RegionalStack, type RegionalStackProps, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 
 /** The regional stack in a fresh app, with Lambda bundling skipped (the code assets are not under test here). */
-export function regionalStack(props: AppProps = {}): { app: App; stack: RegionalStack } {
+export function regionalStack(props: AppProps = {}, stackProps: Omit<RegionalStackProps, 'env'> = {}): { app: App; stack: RegionalStack } {
   const app = new App({ ...props, context: { 'aws:cdk:bundling-stacks': [], ...props.context } });
-  const stack = new RegionalStack(app, 'Deployctl', { env: { account: ACCOUNT, region: REGION } });
+  const stack = new RegionalStack(app, 'Deployctl', { env: { account: ACCOUNT, region: REGION }, ...stackProps });
   return { app, stack };
 }
+
+/** A pipeline and a maintenance window, as a user would configure them in cdk.json. */
+export const ENTRY_POINTS: Omit<RegionalStackProps, 'env'> = {
+  pipelines: [
+    {
+      pipelineName: 'web-release',
+      app: 'web',
+      environment: 'prod',
+      spec: { targets: { tags: { app: 'web', environment: 'prod' } }, strategy: { type: 'canary', stages: [10, 50, 100] } },
+    },
+  ],
+  maintenanceWindows: [
+    {
+      name: 'patch-saturday',
+      cron: '0 2 * * 6',
+      timezone: 'Europe/Berlin',
+      flexibleWindowMinutes: 15,
+      spec: {
+        app: 'os-patch',
+        environment: 'prod',
+        version: '2026-11',
+        targets: { tags: { patch: 'weekly' } },
+        command: { document: 'AWS-RunPatchBaseline', parameters: { Operation: ['Install'] } },
+        strategy: { type: 'rolling', batchSize: '20%' },
+      },
+    },
+  ],
+};
 
 /** The logical id CloudFormation will use for a construct's resource, read from the stack at run time. */
 export function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {

@@ -64,6 +64,11 @@ export class LocalFleet implements FleetCommands, Inventory {
     return path.resolve(this.options.dir, instanceId);
   }
 
+  /** Reads the fleet folder again on next use (hosts were added while this fleet was in use). */
+  reload(): void {
+    this.hosts = undefined;
+  }
+
   private async load(): Promise<Map<string, LocalHost>> {
     if (!this.hosts) {
       const hosts = new Map<string, LocalHost>();
