@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { logger, task } from '../commons/powertools.ts';
 import { type BlueGreenStrategy, trafficPlan } from '../core/plan.ts';
 import type { DeploymentSpec } from '../core/spec.ts';
