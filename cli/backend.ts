@@ -1,16 +1,18 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { CloudWatchAlarms } from '../lambdas/adapters/aws/cloudwatch.ts';
 import { SfnExecutions } from '../lambdas/adapters/aws/executions.ts';
 import { Records } from '../lambdas/adapters/aws/records.ts';
 import { SfnCallbacks } from '../lambdas/adapters/aws/sfn.ts';
 import { SsmInventory } from '../lambdas/adapters/aws/ssm.ts';
 import { LocalCallbacks } from '../lambdas/adapters/local/callbacks.ts';
-import { LocalFleet } from '../lambdas/adapters/local/fleet.ts';
-import { type Executions, type Inventory, systemClock } from '../lambdas/ports.ts';
+import { LocalAlarms, LocalFleet } from '../lambdas/adapters/local/fleet.ts';
+import { type Alarms, type Executions, type Inventory, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
 import { createTable, localDocumentClient, tableExists } from './local/dynamodb.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
@@ -33,6 +35,8 @@ export interface Backend {
   readonly records: Records;
   /** Resolves targets to hosts (for `plan`). */
   readonly inventory: Inventory;
+  /** The gate alarms' states (for `watch`). */
+  readonly alarms: Alarms;
   /** The local folder (local mode only). */
   readonly workspace?: Workspace;
   close(): Promise<void>;
@@ -76,7 +80,8 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
       clock: systemClock,
     });
     const inventory = new LocalFleet({ dir: workspace.fleetDir, documents: {}, onCommandFinished: () => undefined });
-    return { mode: 'local', service, records, inventory, workspace, close: () => workspace.close() };
+    const alarms = new LocalAlarms(workspace.fleetDir);
+    return { mode: 'local', service, records, inventory, alarms, workspace, close: () => workspace.close() };
   }
   return awsBackend(options);
 }
@@ -106,7 +111,14 @@ async function awsBackend(options: TargetOptions): Promise<Backend> {
     callbacks: new SfnCallbacks(sfn),
     clock: systemClock,
   });
-  return { mode: 'aws', service, records, inventory: new SsmInventory(new SSMClient(config)), close: async () => undefined };
+  return {
+    mode: 'aws',
+    service,
+    records,
+    inventory: new SsmInventory(new SSMClient(config)),
+    alarms: new CloudWatchAlarms(new CloudWatchClient(config)),
+    close: async () => undefined,
+  };
 }
 
 /** The deployctl stack's outputs: table name and state machine ARNs by strategy. */

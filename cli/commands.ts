@@ -143,7 +143,8 @@ export async function watch(
           : `  … wave ${wave.wave + 1}/${total}: ${wave.hosts} hosts running`,
       );
     }
-    const headline = `${record.status} · hosts ${counts.succeeded}/${counts.hosts} done, ${counts.failed} failed${record.gate ? ` · waiting for ${record.gate.kind === 'approval' ? `approval of wave ${record.gate.wave + 1}` : 'resume'}` : ''}${record.control ? ` · ${record.control.action.toLowerCase()} requested` : ''}`;
+    const alarms = await alarmSummary(backend, record);
+    const headline = `${record.status}${alarms} · hosts ${counts.succeeded}/${counts.hosts} done, ${counts.failed} failed${record.gate ? ` · waiting for ${record.gate.kind === 'approval' ? `approval of wave ${record.gate.wave + 1}` : 'resume'}` : ''}${record.control ? ` · ${record.control.action.toLowerCase()} requested` : ''}`;
     if (headline !== last) {
       out.line(`${record.deploymentId}: ${headline}`);
       last = headline;
@@ -162,6 +163,19 @@ export async function watch(
     if (Date.now() > deadline) throw new BadInput(`deployment ${deploymentId} is still ${record.status} after --timeout`);
     await new Promise((r) => setTimeout(r, options.intervalMs));
   }
+}
+
+/** The gate alarms' states in a few words (` · alarms OK`, ` · ALARM: web-5xx`), or nothing without alarms. */
+async function alarmSummary(backend: Backend, record: DeploymentRecord): Promise<string> {
+  const selector = record.spec.gates?.alarms;
+  if (!selector?.names?.length && !selector?.prefix) return '';
+  const states = await backend.alarms.describe({
+    ...(selector.names?.length ? { names: [...selector.names] } : {}),
+    ...(selector.prefix ? { prefix: selector.prefix } : {}),
+  });
+  const firing = states.filter((a) => a.state === 'ALARM').map((a) => a.name);
+  if (firing.length) return ` · ALARM: ${firing.join(', ')}`;
+  return states.length ? ` · alarms ${[...new Set(states.map((a) => a.state))].join('/')}` : ' · no alarm found';
 }
 
 export async function list(backend: Backend, out: Output, options: { limit?: number; nextToken?: string }): Promise<number> {

@@ -52,6 +52,10 @@ const DEMO = {
 /** The demo spec under the user's flags; blue-green gets the local fleet's halves and listener. */
 function demoSpec(flags: Record<string, unknown>): Record<string, unknown> {
   const spec: Record<string, unknown> = { ...DEMO, ...flags };
+  // Gate flags add to the demo's gates (its health alarm stays); strategy flags add to its strategy when the type is the same.
+  spec.gates = { ...DEMO.gates, ...(flags.gates as Record<string, unknown> | undefined) };
+  const given = flags.strategy as Record<string, unknown> | undefined;
+  if (given && given.type === DEMO.strategy.type) spec.strategy = { ...DEMO.strategy, ...given };
   const strategy = spec.strategy as Record<string, unknown>;
   if (strategy.type === 'blueGreen') {
     spec.strategy = {
@@ -169,14 +173,22 @@ function localRunOptions(opts: Record<string, unknown>, json: boolean, print: (l
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name('deployctl')
-    .description(
-      [
-        'Roll application versions, patches and playbooks onto SSM-managed fleets, wave by wave.',
-        '',
-        'Every command works on AWS (the deployed stack named by --stack, with --profile and --region)',
-        'or, with --local, on the local fleet and DynamoDB Local kept in --state-dir between commands.',
-        'Exit codes: 0 success, 1 the deployment failed, was rolled back or aborted, 2 bad input (nothing started).',
-      ].join('\n'),
+    .description('Roll application versions, patches and playbooks onto SSM-managed fleets, wave by wave.')
+    .addHelpText(
+      'after',
+      `
+Where: every command works on AWS (the stack named by --stack, with --profile
+and --region), or with --local on the local fleet and DynamoDB Local kept in
+--state-dir between commands.
+
+Exit codes: 0 success; 1 the deployment failed, was rolled back or aborted;
+2 bad input (the field and the fix are named, nothing is started).
+
+Examples:
+  deployctl deploy --local --demo --approval firstWave
+  deployctl approve --local <deployment-id> --comment "CAB-123"
+  deployctl deploy -f deploy.yaml --version 1.4.1 --profile prod --region eu-west-1
+  deployctl history --app web --env prod --json`,
     )
     .showHelpAfterError()
     .exitOverride();
@@ -378,12 +390,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           log,
         });
         process.stdout.write(`deployctl API on ${server.url} (state: ${String(opts.stateDir)}); Ctrl-C stops it\n`);
+        // A signal may arrive twice (from the terminal's process group and relayed by tsx): stop once, ignore the rest.
+        let stopping: Promise<void> | undefined;
         await new Promise<void>((resolve) => {
           const stop = () => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
+            if (stopping) return;
             log('stopping: deployments still running end ABORTED');
-            void server.close().then(resolve);
+            stopping = server.close().then(resolve);
           };
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -125,6 +125,22 @@ describe('deployctl commands against local mode', () => {
     expect(json<{ items: unknown[] }>(list).items).toEqual([]);
   });
 
+  it('plan reads the spec from a YAML file, and flags override it', async () => {
+    const s = scenario();
+    await writeFile(
+      path.join(cwd, 'deploy.yaml'),
+      'app: demo-web\nenvironment: local\nversion: 3.0.0\ntargets: { tags: { app: demo-web } }\nstrategy: { type: canary, stages: [25, 100] }\n',
+    );
+
+    const plan = await s.run('plan', '-f', 'deploy.yaml', '--version', '3.0.1', '--json');
+
+    expect(plan.code).toBe(0);
+    const body = json<{ spec: { version: string; strategy: { type: string } }; waves: string[][] }>(plan);
+    expect(body.spec.version).toBe('3.0.1');
+    expect(body.spec.strategy.type).toBe('canary');
+    expect(body.waves.map((w) => w.length)).toEqual([3, 9]);
+  });
+
   it('plan refuses a plan that breaks minHealthy, with the reason, exit 2', async () => {
     const s = scenario();
 
@@ -161,6 +177,7 @@ describe('deployctl commands against local mode', () => {
     expect(watched.code).toBe(0);
     expect(watched.stdout).toContain('✓ wave 4/4: 3 ok, 0 failed');
     expect(watched.stdout).toContain('✓ SUCCEEDED');
+    expect(watched.stdout).toContain('RUNNING · alarms OK · hosts 0/12 done');
 
     const logs = await s.run('logs', id, '--json');
     const trail = json<{ hosts: { instanceId: string; status: string; output?: string }[]; events: { type: string; actor: string }[] }>(

@@ -48,7 +48,7 @@ describe('Records', () => {
   });
 
   describe('createDeployment', () => {
-    it('puts the META record only if none exists', async () => {
+    it('puts the META record only if none exists, with the listing index keys', async () => {
       db.on(PutCommand).resolves({});
 
       await expect(records.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).resolves.toBe('created');
@@ -58,6 +58,8 @@ describe('Records', () => {
         Item: {
           pk: 'DEPLOY#dep-1',
           sk: 'META',
+          // The listing index's keys: every deployment, newest first.
+          kind: 'DEPLOYMENT',
           deploymentId: DEPLOYMENT_ID,
           spec,
           status: 'PENDING',
