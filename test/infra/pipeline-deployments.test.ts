@@ -4,54 +4,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPipelineTriggerConfig } from '../../lambdas/handlers/pipeline-trigger.ts';
 import { type PipelineDeployment, PipelineDeployments, type PipelineDeploymentsProps } from '../../lib/pipeline-deployments.ts';
+import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '../fixtures/codepipeline-events.ts';
 import { ACCOUNT, type Json, REGION, type Statement } from './synth.ts';
-
-/*
- * The "Pipeline SUCCEEDED event" and "Pipeline FAILED event" (emitted event)
- * examples, copied verbatim from "Monitoring CodePipeline events", AWS
- * CodePipeline User Guide:
- * https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
- */
-const DOCUMENTED_SUCCEEDED_EVENT = `{
-    "version": "0",
-    "id": "01234567-EXAMPLE",
-    "detail-type": "CodePipeline Pipeline Execution State Change",
-    "source": "aws.codepipeline",
-    "account": "123456789012",
-    "time": "2020-01-24T22:03:44Z",
-    "region": "us-east-1",
-    "resources": [
-        "arn:aws:codepipeline:us-east-1:123456789012:myPipeline"
-    ],
-    "detail": {
-        "pipeline": "myPipeline",
-        "execution-id": "12345678-1234-5678-abcd-12345678abcd",
-        "start-time": "2023-10-26T13:49:39.208Z",
-        "state": "SUCCEEDED",
-        "version": 3.0,
-        "pipeline-execution-attempt": 1.0
-    }
-}`;
-const DOCUMENTED_FAILED_EVENT = `{
-    "version": "0",
-    "id": "01234567-EXAMPLE",
-    "detail-type": "CodePipeline Pipeline Execution State Change",
-    "source": "aws.codepipeline",
-    "account": "123456789012",
-    "time": "2020-01-31T18:55:43Z",
-    "region": "us-west-2",
-    "resources": [
-        "arn:aws:codepipeline:us-west-2:123456789012:myPipeline"
-    ],
-    "detail": {
-        "pipeline": "myPipeline",
-        "execution-id": "12345678-1234-5678-abcd-12345678abcd",
-        "start-time": "2023-10-26T13:49:39.208Z",
-        "state": "FAILED",
-        "version": 4.0,
-        "pipeline-execution-attempt": 1.0
-    }
-}`;
 
 const PIPELINES: PipelineDeployment[] = [
   {

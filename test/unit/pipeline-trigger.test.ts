@@ -14,55 +14,8 @@ import {
   RevisionNotFound,
   readPipelineTriggerConfig,
 } from '../../lambdas/handlers/pipeline-trigger.ts';
+import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '../fixtures/codepipeline-events.ts';
 import { lambdaContext } from './fixtures.ts';
-
-/*
- * The "Pipeline SUCCEEDED event" and "Pipeline FAILED event" (emitted event)
- * examples, copied verbatim from "Monitoring CodePipeline events", AWS
- * CodePipeline User Guide:
- * https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
- * The event carries no source revision: the handler reads it with GetPipelineExecution.
- */
-const DOCUMENTED_SUCCEEDED_EVENT = `{
-    "version": "0",
-    "id": "01234567-EXAMPLE",
-    "detail-type": "CodePipeline Pipeline Execution State Change",
-    "source": "aws.codepipeline",
-    "account": "123456789012",
-    "time": "2020-01-24T22:03:44Z",
-    "region": "us-east-1",
-    "resources": [
-        "arn:aws:codepipeline:us-east-1:123456789012:myPipeline"
-    ],
-    "detail": {
-        "pipeline": "myPipeline",
-        "execution-id": "12345678-1234-5678-abcd-12345678abcd",
-        "start-time": "2023-10-26T13:49:39.208Z",
-        "state": "SUCCEEDED",
-        "version": 3.0,
-        "pipeline-execution-attempt": 1.0
-    }
-}`;
-const DOCUMENTED_FAILED_EVENT = `{
-    "version": "0",
-    "id": "01234567-EXAMPLE",
-    "detail-type": "CodePipeline Pipeline Execution State Change",
-    "source": "aws.codepipeline",
-    "account": "123456789012",
-    "time": "2020-01-31T18:55:43Z",
-    "region": "us-west-2",
-    "resources": [
-        "arn:aws:codepipeline:us-west-2:123456789012:myPipeline"
-    ],
-    "detail": {
-        "pipeline": "myPipeline",
-        "execution-id": "12345678-1234-5678-abcd-12345678abcd",
-        "start-time": "2023-10-26T13:49:39.208Z",
-        "state": "FAILED",
-        "version": 4.0,
-        "pipeline-execution-attempt": 1.0
-    }
-}`;
 
 const succeeded = () => JSON.parse(DOCUMENTED_SUCCEEDED_EVENT) as { detail: Record<string, unknown> };
 const EXECUTION_ID = '12345678-1234-5678-abcd-12345678abcd';

@@ -388,21 +388,13 @@ export class Records {
 
   /** The version of the latest successful release of app+env, if any. */
   async lastGoodVersion(app: string, env: string): Promise<string | undefined> {
-    let startKey: Record<string, unknown> | undefined;
+    let cursor: Record<string, unknown> | undefined;
     do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-          ExpressionAttributeValues: { ':pk': keys.release(app, env, '').pk, ':sk': 'RELEASE#' },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const good = page.Items?.find((item) => item.status === 'SUCCEEDED');
-      if (good) return good.version as string;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      const page = await this.listReleases(app, env, 100, cursor);
+      const good = page.items.find((release) => release.status === 'SUCCEEDED');
+      if (good) return good.version;
+      cursor = page.cursor;
+    } while (cursor);
     return undefined;
   }
 
