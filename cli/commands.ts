@@ -13,8 +13,8 @@ import type { Backend } from './backend.ts';
 import { DEFAULT_LOCAL_HOSTS, localInstanceId, readHosts } from './local/fleet-setup.ts';
 import { BadInput } from './spec-input.ts';
 
-/** Exit codes: 0 success, 1 deployment failed or rolled back, 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+/** Exit codes: 0 success, 1 deployment failed or rolled back, 2 bad input, 3 anything else went wrong. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, error: 3 } as const;
 
 /** Where a command writes: the answer on stdout, progress on stderr when --json. */
 export interface Output {
@@ -169,10 +169,14 @@ export async function watch(
 async function alarmSummary(backend: Backend, record: DeploymentRecord): Promise<string> {
   const selector = record.spec.gates?.alarms;
   if (!selector?.names?.length && !selector?.prefix) return '';
-  const states = await backend.alarms.describe({
-    ...(selector.names?.length ? { names: [...selector.names] } : {}),
-    ...(selector.prefix ? { prefix: selector.prefix } : {}),
-  });
+  // Best effort: a watcher without cloudwatch:DescribeAlarms still follows the deployment.
+  const states = await backend.alarms
+    .describe({
+      ...(selector.names?.length ? { names: [...selector.names] } : {}),
+      ...(selector.prefix ? { prefix: selector.prefix } : {}),
+    })
+    .catch(() => undefined);
+  if (!states) return ' · alarms unknown';
   const firing = states.filter((a) => a.state === 'ALARM').map((a) => a.name);
   if (firing.length) return ` · ALARM: ${firing.join(', ')}`;
   return states.length ? ` · alarms ${[...new Set(states.map((a) => a.state))].join('/')}` : ' · no alarm found';
@@ -226,6 +230,11 @@ export async function control(backend: Backend, out: Output, request: ControlReq
       out.result({ deploymentId: request.deploymentId, action: 'abort', message: 'stranded deployment closed as ABORTED' });
       return EXIT.ok;
     }
+  }
+  if (request.action !== 'abort' && backend.workspace) {
+    const record = await refusalsAsBadInput(() => backend.records.getDeployment(request.deploymentId));
+    const stranded = await strandedNote(backend, record);
+    if (stranded) throw new BadInput(`cannot ${request.action} deployment ${request.deploymentId}: ${stranded}`);
   }
   const result = await refusalsAsBadInput(() => backend.service.control(request));
   out.line(`${result.deploymentId}: ${result.message}`);

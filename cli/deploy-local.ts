@@ -65,6 +65,15 @@ export async function deployLocal(
     const rawSpec = typeof input === 'object' ? input : await input(session.orchestrator.records);
     const spec = validate(rawSpec);
     const id = spec.deploymentId ?? randomUUID();
+    const existing = await session.orchestrator.records.getDeployment(id).catch(() => undefined);
+    if (existing) {
+      throw new BadInput(
+        `deployment ${id} exists already (${existing.status}); nothing was started. Follow it with \`deployctl watch --local ${id}\`, or give a new --deployment-id`,
+      );
+    }
+    if (options.resetFleet && (await workspace.anyRunning())) {
+      throw new BadInput('--reset-fleet: another local process runs a deployment on this fleet; wait for it or abort it first');
+    }
     const holder = await session.orchestrator.records.getLiveLockHolder(spec.app, spec.environment, new Date());
     if (holder && holder !== id) {
       throw new BadInput(
@@ -125,17 +134,31 @@ async function runWithProgress(
   const strategy = spec.strategy.type;
   const greenShares = spec.strategy.type === 'blueGreen' ? spec.strategy.trafficSteps : [];
   // Approvals: given by --auto-approve, asked at the terminal, or awaited from `deployctl approve` / the API.
+  // An open terminal prompt is withdrawn when the gate is answered elsewhere or the run ends.
+  const openPrompts = new Set<AbortController>();
+  const withdrawPrompts = () => {
+    for (const prompt of openPrompts) prompt.abort();
+    openPrompts.clear();
+  };
   orchestrator.events.onEvent((event) => {
     if (event.detail.status !== 'AWAITING_APPROVAL') return;
     const id = String(event.detail.deploymentId);
     const wave = Number(event.detail.wave) + 1;
-    void decide(id, wave, options.autoApprove, print).then((decision) => {
-      if (!decision) return;
-      orchestrator
-        .control({ deploymentId: id, by: decision.by, action: decision.approve ? 'approve' : 'reject', comment: decision.comment })
-        // Someone else may have answered first.
-        .catch((error: unknown) => print(`    (${(error as Error).message})`));
-    });
+    const asking = new AbortController();
+    openPrompts.add(asking);
+    decide(id, wave, options.autoApprove, print, asking.signal, () => onInterrupt())
+      .then(async (decision) => {
+        openPrompts.delete(asking);
+        if (!decision) return;
+        await orchestrator.control({
+          deploymentId: id,
+          by: decision.by,
+          action: decision.approve ? 'approve' : 'reject',
+          comment: decision.comment,
+        });
+      })
+      // Someone else may have answered first.
+      .catch((error: unknown) => print(`    (${(error as Error).message})`));
   });
   // Ctrl-C asks for an abort (the hosts already changed roll back); a second Ctrl-C quits at once.
   let interrupted = false;
@@ -203,11 +226,12 @@ async function runWithProgress(
           print('  ↩ all traffic switched back to blue');
           break;
         case 'awaitGate':
+          withdrawPrompts();
           if (event.state.name.includes('Paused')) print('    resumed');
           break;
       }
     };
-    const run = await orchestrator.execute(strategy, { ...rawSpec }, { onEvent, executionName: deploymentId });
+    const run = await orchestrator.execute(strategy, { ...rawSpec }, { onEvent, executionName: deploymentId }).finally(withdrawPrompts);
     const record = await orchestrator.record(deploymentId).catch(() => undefined);
     const status = record?.status ?? run.status;
     print(
@@ -235,6 +259,8 @@ async function decide(
   wave: number,
   autoApprove: string | undefined,
   print: (line: string) => void,
+  withdrawn: AbortSignal,
+  onInterrupt: () => void,
 ): Promise<Decision | undefined> {
   if (autoApprove) {
     print(`  ✓ wave ${wave} approved by ${autoApprove} (--auto-approve)`);
@@ -244,9 +270,14 @@ async function decide(
   print(`  ? wave ${wave} waits for an approval: deployctl approve --local ${deploymentId} (or reject)`);
   if (!process.stdin.isTTY) return undefined;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  // While the prompt reads the terminal, Ctrl-C reaches readline, not the process: it still means abort.
+  prompt.on('SIGINT', onInterrupt);
   try {
-    const answer = await prompt.question(`  ? approve wave ${wave}? [y/N] `);
+    const answer = await prompt.question(`  ? approve wave ${wave}? [y/N] `, { signal: withdrawn });
     return /^y(es)?$/i.test(answer.trim()) ? { approve: true, by } : { approve: false, by, comment: 'declined at the terminal' };
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') return undefined;
+    throw error;
   } finally {
     prompt.close();
   }

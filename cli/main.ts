@@ -1,8 +1,9 @@
+import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { manualRollbackSpec } from '../lambdas/core/rollback.ts';
 import { type Backend, openBackend, type TargetOptions } from './backend.ts';
 import * as commands from './commands.ts';
-import { EXIT, exitFor, output, refusalsAsBadInput, summary } from './commands.ts';
+import { EXIT, output, refusalsAsBadInput, summary } from './commands.ts';
 import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/fleet-setup.ts';
 
 /** Local runs synthesize the stack: loaded only by the commands that run a deployment here. */
@@ -23,6 +24,12 @@ function indexes(value: string): number[] {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give host numbers from 1, separated by commas (e.g. 3,7)');
     return n - 1;
   });
+}
+
+function interval(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1) throw new InvalidArgumentError('give a number of seconds of at least 0.1');
+  return n;
 }
 
 function port(value: string): number {
@@ -46,7 +53,6 @@ const DEMO = {
   targets: { tags: { app: 'demo-web', environment: 'local' } },
   strategy: { type: 'rolling', batchSize: '25%', maxErrors: 0 },
   gates: { alarms: { names: ['demo-web-local-health'] }, bakeSeconds: 0 },
-  requestedBy: 'npm start',
 };
 
 /** The demo spec under the user's flags; blue-green gets the local fleet's halves and listener. */
@@ -106,7 +112,7 @@ function withSpec(command: Command): Command {
     .option('--bake-seconds <n>', 'wait after each wave before the alarm gate')
     .option('--approval <when>', 'none | firstWave | everyWave: wait for an approval before waves (default none)')
     .option('--alarm <name>', 'CloudWatch alarm that stops the deployment (repeatable)', collect)
-    .option('--requested-by <who>', 'recorded in the audit trail', process.env.USER ?? 'unknown')
+    .option('--requested-by <who>', "recorded in the audit trail (default: the spec file's, else your user name)")
     .option('--deployment-id <id>', 'idempotency key and execution name (default: generated)')
     .option('--demo', 'with --local: start from the demo spec (demo-web 2.0.0 on 12 local hosts); flags override it');
 }
@@ -147,8 +153,22 @@ async function withBackend(opts: Record<string, unknown>, body: (backend: Backen
   }
 }
 
+/** The person running the command. */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
 function who(opts: { by?: string }): string {
-  return opts.by ?? process.env.USER ?? 'unknown';
+  return opts.by ?? process.env.USER ?? osUser();
+}
+
+/** Who asked for a deployment: the flag, else the spec (file or demo), else the person running the command. */
+function withRequester(spec: Record<string, unknown>): Record<string, unknown> {
+  return spec.requestedBy ? spec : { ...spec, requestedBy: process.env.USER ?? osUser() };
 }
 
 function localRunOptions(opts: Record<string, unknown>, json: boolean, print: (line: string) => void) {
@@ -170,6 +190,23 @@ function localRunOptions(opts: Record<string, unknown>, json: boolean, print: (l
   };
 }
 
+/** AWS setup problems the user fixes with a flag: credentials, region, stack name. */
+function environmentProblem(error: unknown): string | undefined {
+  const name = (error as Error | undefined)?.name ?? '';
+  const message = (error as Error | undefined)?.message ?? '';
+  if (name === 'CredentialsProviderError' || /Could not load credentials|profile .* could not be found/i.test(message)) {
+    return `no AWS credentials: ${message}; pass --profile <name> (or set AWS_PROFILE), or use --local`;
+  }
+  if (/Region is missing/i.test(message)) return 'no AWS region: pass --region <region> (or set AWS_REGION)';
+  if (name === 'ValidationError' && /Stack with id .* does not exist/i.test(message)) {
+    return `${message}: name the deployctl stack with --stack <name>`;
+  }
+  if (name === 'ELOCKED' || (error as { code?: string } | undefined)?.code === 'ELOCKED') {
+    return `the local state folder is busy (another command holds its lock): ${message}`;
+  }
+  return undefined;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name('deployctl')
@@ -182,7 +219,8 @@ and --region), or with --local on the local fleet and DynamoDB Local kept in
 --state-dir between commands.
 
 Exit codes: 0 success; 1 the deployment failed, was rolled back or aborted;
-2 bad input (the field and the fix are named, nothing is started).
+2 bad input (the field and the fix are named, nothing is started); 3 an
+unexpected error (its message is printed; --verbose shows where).
 
 Examples:
   deployctl deploy --local --demo --approval firstWave
@@ -207,7 +245,7 @@ Examples:
         const json = Boolean(opts.json);
         const out = output(json);
         const spec = await specFromInput(opts);
-        const input = opts.demo ? demoSpec(spec) : spec;
+        const input = withRequester(opts.demo ? demoSpec(spec) : spec);
         if (opts.local) {
           const { run, record } = await deployLocal(input, localRunOptions(opts, json, out.line));
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
@@ -250,7 +288,7 @@ Examples:
   withTarget(program.command('watch'))
     .description('Follow a deployment until it ends: waves, hosts done and failed, approvals and pauses. Exit code as for status.')
     .argument('<deployment-id>', 'the deployment id')
-    .addOption(new Option('--interval <seconds>', 'seconds between reads (default 2, locally 0.3)').argParser(Number))
+    .addOption(new Option('--interval <seconds>', 'seconds between reads, at least 0.1 (default 2, locally 0.3)').argParser(interval))
     .addOption(new Option('--timeout <seconds>', 'give up (exit 2) if it has not ended after this long').argParser(positive))
     .action(
       act(async (id: string, opts: Record<string, unknown>) =>
@@ -341,7 +379,7 @@ Examples:
           );
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
           else if (record) out.line(JSON.stringify(summary(record), null, 2));
-          return record ? exitFor(record.status) : EXIT.failed;
+          return record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
         }
         return withBackend(opts, async (backend) => {
           const started = await refusalsAsBadInput(() => backend.service.rollback(id, who(opts)));
@@ -417,6 +455,14 @@ Examples:
       const code = (error as { exitCode?: number }).exitCode ?? 2;
       return code === 0 ? EXIT.ok : EXIT.badInput;
     }
-    throw error;
+    const setup = environmentProblem(error);
+    if (setup) {
+      process.stderr.write(`deployctl: ${setup}\n`);
+      return EXIT.badInput;
+    }
+    // Anything else is ours or the service's: the message, not a stack (--verbose shows it).
+    process.stderr.write(`deployctl: ${(error as Error).message ?? String(error)}\n`);
+    if (argv.includes('--verbose')) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    return EXIT.error;
   }
 }

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeploymentSpec } from '../lambdas/core/spec.ts';
 import { type ApiOptions, createApi, resolveRoute } from '../lambdas/handlers/api.ts';
-import type { Executions } from '../lambdas/ports.ts';
+import { type Executions, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
 import { LocalExecutions } from './local/executions.ts';
 import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
@@ -69,6 +69,16 @@ export async function serveLocal(options: ServeOptions): Promise<LocalApi> {
       send(res, answer);
       return answer.statusCode;
     }
+    const refusal = refuseBrowserRequest(req);
+    if (refusal) {
+      const answer = {
+        statusCode: refusal.statusCode,
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ error: refusal.error, message: refusal.message }),
+      };
+      send(res, answer);
+      return answer.statusCode;
+    }
     const event = toEvent(req, body, localUser);
     const answer = await api(event);
     send(res, answer);
@@ -83,6 +93,10 @@ export async function serveLocal(options: ServeOptions): Promise<LocalApi> {
     });
   });
   const address = server.address() as AddressInfo;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    ALLOWED_HOSTS.add(host);
+    options.log?.(`warning: listening on ${host}: anyone who can reach it can run commands on the local fleet; there is no authentication`);
+  }
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
@@ -93,6 +107,31 @@ export async function serveLocal(options: ServeOptions): Promise<LocalApi> {
       }),
   };
 }
+
+/**
+ * The local API runs commands on this machine's local fleet, so a web page
+ * must not be able to drive it: requests a browser sends across sites carry an
+ * Origin, may name another Host (DNS rebinding) or post text/plain without a
+ * preflight. curl, scripts and webhooks send none of these.
+ */
+function refuseBrowserRequest(req: IncomingMessage): { statusCode: number; error: string; message: string } | undefined {
+  if (req.headers.origin !== undefined) {
+    return { statusCode: 403, error: 'Forbidden', message: 'requests from web pages (with an Origin header) are refused by the local API' };
+  }
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  if (!LOOPBACK_NAMES.has(host) && !ALLOWED_HOSTS.has(host)) {
+    return { statusCode: 403, error: 'Forbidden', message: `Host ${host || '(none)'} is not this machine; use localhost` };
+  }
+  const type = String(req.headers['content-type'] ?? '');
+  if (req.method === 'POST' && Number(req.headers['content-length'] ?? 0) > 0 && !/^application\/json\b/i.test(type)) {
+    return { statusCode: 415, error: 'UnsupportedMediaType', message: 'send the body as Content-Type: application/json' };
+  }
+  return undefined;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+/** Names other than loopback the server answers to (set when it listens on another address). */
+const ALLOWED_HOSTS = new Set<string>();
 
 function osUser(): string {
   try {
@@ -265,15 +304,17 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
         return started;
       },
     };
-    // The local machines' clock: the audit trail keeps one time line when a window wait skips ahead.
+    // Real time for lock checks and controls: a window wait's simulated skip ahead belongs to its execution.
     const service = createDeploymentService({
       records: orchestrator.records,
       executions,
       callbacks: orchestrator.callbacks,
-      clock: orchestrator.clock,
+      clock: systemClock,
     });
     const beforeStart = async (spec: DeploymentSpec) => {
       const hosts = await readHosts(workspace.fleetDir);
+      // Another process may have added hosts since this one read the folder.
+      orchestrator.fleet.reload();
       if (hosts.some((h) => h.tags.app === spec.app && h.tags.environment === spec.environment)) return;
       const created = await prepareLocalFleet(workspace.fleetDir, spec);
       orchestrator.fleet.reload();

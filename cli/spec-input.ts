@@ -56,7 +56,12 @@ export async function specFromInput(flags: SpecFlags): Promise<Record<string, un
     } catch (error) {
       throw new BadInput(`cannot read spec file ${flags.file}: ${(error as Error).message}`, { cause: error });
     }
-    const parsed: unknown = parseYaml(text);
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (error) {
+      throw new BadInput(`${flags.file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadInput(`${flags.file} must hold a spec object`);
     spec = parsed as Record<string, unknown>;
   }

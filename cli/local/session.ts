@@ -41,5 +41,12 @@ export async function startLocalSession(
   const tableName = options.tableName ?? 'deployctl';
   await createTable(endpoint, tableName, definition.table);
   const orchestrator = new LocalOrchestrator({ ...options, synthesized: definition, endpoint, tableName });
-  return { orchestrator, dynamo, close: async () => dynamo?.stop() };
+  return {
+    orchestrator,
+    dynamo,
+    close: async () => {
+      orchestrator.callbacks.cancelAll();
+      await dynamo?.stop();
+    },
+  };
 }

@@ -26,6 +26,8 @@ export interface Workspace {
   finished(deploymentId: string): Promise<void>;
   /** Whether a live process of this folder runs the deployment. */
   isRunning(deploymentId: string): Promise<boolean>;
+  /** Whether a live process other than this one runs any deployment of this folder. */
+  anyRunning(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -88,19 +90,26 @@ async function locked<T>(stateDir: string, body: () => Promise<T>): Promise<T> {
 }
 
 /** Starts DynamoDB Local on the folder's data file, detached so that it outlives this process if others use it. */
-async function startServer(dataDir: string, logFile: string): Promise<ServerFile> {
+async function startServer(dataDir: string): Promise<ServerFile> {
   await mkdir(dataDir, { recursive: true });
   const port = await freePort();
   const child: ChildProcess = spawn({ port, path: dataDir, sharedDb: true, detached: true, stdio: 'ignore' });
+  let failed: Error | undefined;
+  child.on('error', (error) => {
+    failed = error;
+  });
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new Error('DynamoDB Local did not start; is Java 17 on the PATH?');
+  if (pid === undefined) throw new Error('DynamoDB Local did not start: java was not found; install Java 17 and put it on the PATH');
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
-  while (!(await answers(endpoint))) {
-    if (!alive(pid) || Date.now() > deadline) {
+  // The server must be ours: it answers, and our process still runs (another may have taken the port).
+  while (!(await answers(endpoint)) || !alive(pid)) {
+    if (failed || !alive(pid) || Date.now() > deadline) {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
-      throw new Error(`DynamoDB Local did not answer on ${endpoint}; is Java 17 on the PATH? (see ${logFile})`);
+      throw new Error(
+        `DynamoDB Local did not answer on ${endpoint}${failed ? ` (${failed.message})` : ''}; it needs Java 17 on the PATH and a writable ${dataDir}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -130,7 +139,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       await writeFile(lease, '');
       let server = await readJson<ServerFile>(serverFile);
       if (!server || !alive(server.pid) || !(await answers(`http://127.0.0.1:${server.port}`))) {
-        server = await startServer(path.join(stateDir, 'dynamodb'), serverFile);
+        server = await startServer(path.join(stateDir, 'dynamodb'));
         await writeFile(serverFile, `${JSON.stringify(server)}\n`);
       }
       return `http://127.0.0.1:${server.port}`;
@@ -156,6 +165,13 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     async isRunning(deploymentId) {
       const run = await readJson<{ pid: number }>(path.join(runs, `${deploymentId}.json`));
       return run !== undefined && alive(run.pid);
+    },
+    async anyRunning() {
+      for (const file of await readdir(runs)) {
+        const run = await readJson<{ pid: number }>(path.join(runs, file));
+        if (run && run.pid !== process.pid && alive(run.pid)) return true;
+      }
+      return false;
     },
     async close() {
       if (closed) return;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { logger, task } from '../commons/powertools.ts';
-import type { DeploymentRecord } from '../core/records.ts';
+import type { DeploymentRecord, Gate } from '../core/records.ts';
 import type { Deps } from './deps.ts';
 
 /** The control cannot apply to the deployment as it stands (finished, not waiting, not paused...). */
@@ -55,11 +55,14 @@ export async function controlDeployment(
     case 'approve':
     case 'reject': {
       const gate = awaitedGate(record, 'approval', action);
-      await deps.records.updateDeployment(id, { gate: null }, now);
+      await takeGate(deps, id, gate, now);
       await deps.records.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
       const wave = `wave ${gate.wave + 1}`;
-      if (action === 'approve') await deps.callbacks.succeed(gate.token, { approvedBy: by });
-      else await deps.callbacks.fail(gate.token, 'ApprovalRejected', `${wave} rejected by ${by}${comment ? `: ${comment}` : ''}`);
+      await answered(
+        action === 'approve'
+          ? deps.callbacks.succeed(gate.token, { approvedBy: by })
+          : deps.callbacks.fail(gate.token, 'ApprovalRejected', `${wave} rejected by ${by}${comment ? `: ${comment}` : ''}`),
+      );
       message = `${wave} ${action === 'approve' ? 'approved' : 'rejected'} by ${by}`;
       break;
     }
@@ -68,8 +71,8 @@ export async function controlDeployment(
       await deps.records.appendEvent(id, 'AbortRequested', by, detail, now);
       // Waiting at a gate is a safe point already: stop waiting now.
       if (record.gate) {
-        await deps.records.updateDeployment(id, { gate: null }, now);
-        await deps.callbacks.fail(record.gate.token, 'DeploymentAborted', `aborted by ${by}${comment ? `: ${comment}` : ''}`);
+        await takeGate(deps, id, record.gate, now);
+        await answered(deps.callbacks.fail(record.gate.token, 'DeploymentAborted', `aborted by ${by}${comment ? `: ${comment}` : ''}`));
       }
       message = record.gate ? 'aborted; rolling back the changed hosts' : 'abort requested; it takes effect after the current wave';
       break;
@@ -87,8 +90,8 @@ export async function controlDeployment(
       await deps.records.updateDeployment(id, { control: null }, now);
       await deps.records.appendEvent(id, 'Resumed', by, detail, now);
       if (record.gate?.kind === 'resume') {
-        await deps.records.updateDeployment(id, { gate: null }, now);
-        await deps.callbacks.succeed(record.gate.token, { resumedBy: by });
+        await takeGate(deps, id, record.gate, now);
+        await answered(deps.callbacks.succeed(record.gate.token, { resumedBy: by }));
       }
       message = 'resumed';
       break;
@@ -96,6 +99,29 @@ export async function controlDeployment(
   }
   logger.info('control applied', { deploymentId: id, action, by });
   return { deploymentId: id, action, message };
+}
+
+/**
+ * Clears the gate only if it is still the one read: of two answers to the same
+ * gate (two approvers, a retried webhook), one wins and the other is refused.
+ */
+async function takeGate(deps: Pick<Deps, 'records'>, id: string, gate: Gate, now: Date): Promise<void> {
+  if (!(await deps.records.clearGate(id, gate.token, now))) {
+    throw new ControlRefused(`deployment ${id} was answered by someone else a moment ago; look at its status`);
+  }
+}
+
+/** A token the execution no longer waits on (it timed out or ended) is a refusal, not a fault. */
+async function answered(callback: Promise<void>): Promise<void> {
+  try {
+    await callback;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
+      throw new ControlRefused('the execution no longer waits for this answer (it ended or timed out)', { cause: error });
+    }
+    throw error;
+  }
 }
 
 function awaitedGate(record: DeploymentRecord, kind: 'approval', action: string) {

@@ -40,7 +40,8 @@ export function createValidateSpec(deps: Deps) {
     } else {
       // A retry of this very execution goes on; another execution reusing the id must not touch the record.
       const existing = await deps.records.getDeployment(deploymentId);
-      if (existing.executionName !== executionName) {
+      // An ended deployment is never resumed, even under its own name (locally, names repeat across runs).
+      if (existing.executionName !== executionName || existing.endedAt) {
         throw new DeploymentExists(
           `deployment ${deploymentId} already exists (${existing.status}, execution ${existing.executionName}); give a new deploymentId`,
         );

@@ -68,7 +68,7 @@ export interface StartResult {
 }
 
 export interface StartOptions {
-  /** Recorded as requestedBy when the spec does not name anyone (the API passes the caller's identity). */
+  /** The authenticated caller, recorded as requestedBy in place of the spec's (the API passes the IAM identity). */
   readonly requestedBy?: string;
   /** The deployment id to use when the spec gives none (an Idempotency-Key header, for instance). */
   readonly idempotencyKey?: string;
@@ -108,11 +108,8 @@ export function createDeploymentService(deps: ServiceDeps) {
     }
     const raw = input as Record<string, unknown>;
     const deploymentId = (typeof raw.deploymentId === 'string' ? raw.deploymentId : undefined) ?? options.idempotencyKey ?? randomUUID();
-    const request = {
-      ...raw,
-      deploymentId,
-      ...(raw.requestedBy === undefined && options.requestedBy ? { requestedBy: options.requestedBy } : {}),
-    };
+    // An authenticated caller (the API's IAM identity) is who asked, whatever the body says.
+    const request = { ...raw, deploymentId, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) };
     const parsed = DeploymentSpec.safeParse(request);
     if (!parsed.success) throw new SpecRejected(toFieldErrors(parsed.error), { cause: parsed.error });
     const spec = parsed.data;
@@ -146,8 +143,10 @@ export function createDeploymentService(deps: ServiceDeps) {
     const hosts = record.hostCount ?? 0;
     const succeeded = record.succeeded ?? 0;
     const failed = record.failed ?? 0;
+    const { gate, ...rest } = record;
     return {
-      record,
+      // Never the task token: whoever holds it could answer the gate without the audit trail.
+      record: { ...rest, ...(gate ? { gate: { kind: gate.kind, wave: gate.wave, since: gate.since } } : {}) } as DeploymentRecord,
       waves,
       counts: { hosts, succeeded, failed, rolledBack: record.rolledBack ?? 0, pending: Math.max(0, hosts - succeeded - failed) },
     };
@@ -173,7 +172,8 @@ export function createDeploymentService(deps: ServiceDeps) {
   /** Starts a rollback of a finished deployment to its previous version. */
   async function rollback(deploymentId: string, requestedBy: string, options: { idempotencyKey?: string } = {}): Promise<StartResult> {
     const spec = manualRollbackSpec(await deps.records.getDeployment(deploymentId), requestedBy);
-    return start(spec, { idempotencyKey: options.idempotencyKey });
+    // One rollback per deployment unless the caller says otherwise: a retried request starts nothing new.
+    return start(spec, { idempotencyKey: options.idempotencyKey ?? `${deploymentId.slice(0, 71)}-rollback` });
   }
 
   /** Each host's result and command output, and the audit trail. */
@@ -192,16 +192,15 @@ export function createDeploymentService(deps: ServiceDeps) {
 
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
 
-/** A repeat of the same request: same app, environment, version and strategy. */
+/** What makes two requests the same deployment (who asked and the resolved previous version aside). */
+const IDENTITY = ['app', 'environment', 'version', 'targets', 'command', 'rollbackCommand', 'strategy', 'gates', 'window'] as const;
+
+/** A repeat of the same request: the same deployment field by field. */
 function sameDeployment(existing: DeploymentRecord, spec: DeploymentSpec): boolean {
-  const a = existing.spec;
-  return (
-    a.app === spec.app &&
-    a.environment === spec.environment &&
-    a.version === spec.version &&
-    // Deep, not by JSON text: DynamoDB hands maps back in any key order.
-    isDeepStrictEqual(a.strategy, spec.strategy)
-  );
+  const pick = (s: DeploymentSpec) =>
+    Object.fromEntries(IDENTITY.map((k) => [k, s[k as keyof DeploymentSpec]]).filter(([, v]) => v !== undefined));
+  // Deep, not by JSON text: DynamoDB hands maps back in any key order.
+  return isDeepStrictEqual(pick(existing.spec), pick(spec));
 }
 
 function pageSize(limit: number | undefined): number {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -225,6 +226,41 @@ describe('POST /deployments', () => {
     expect(answer.status).toBe(413);
     expect(answer.body.error).toBe('PayloadTooLarge');
   });
+
+  it('refuses what a web page could send (an Origin, a foreign Host, a text/plain body), and starts nothing', async () => {
+    const fromPage = await call('POST', '/deployments', spec('api-browser'), { Origin: 'https://evil.example' });
+    // fetch will not set Host: a plain HTTP request does, as a rebound DNS name would.
+    const rebound = await new Promise<{ status: number; body: { message: string } }>((resolve, reject) => {
+      const request = httpRequest(`${server.url}/deployments`, {
+        method: 'POST',
+        headers: { Host: 'evil.example:8080', 'Content-Type': 'application/json' },
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify(spec('api-browser')));
+    });
+    const plain = await fetch(`${server.url}/deployments`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: JSON.stringify(spec('api-browser')),
+    });
+
+    expect(fromPage.status).toBe(403);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body.message).toContain('Host evil.example is not this machine');
+    expect(plain.status).toBe(415);
+    const history = await call('GET', '/deployments?app=api-browser&env=test');
+    expect(history.body.items).toEqual([]);
+    expect((await call('GET', '/deployments?limit=100')).body.items.map((d: { spec: { app: string } }) => d.spec.app)).not.toContain(
+      'api-browser',
+    );
+  });
 });
 
 describe('the app+env lock and the controls', () => {
@@ -279,6 +315,19 @@ describe('the app+env lock and the controls', () => {
     expect(view.record.status).toBe('ABORTED');
     expect(view.record.reason).toContain('aborted by local:');
     expect((await eventsOf('api-abort-1')).map((e) => e.type)).toContain('AbortRequested');
+  });
+
+  it('lets one of two simultaneous approvals answer the gate and refuses the other with 409', async () => {
+    const id = 'api-two-approvers';
+    expect((await call('POST', '/deployments', spec('api-two', { deploymentId: id, gates: { approval: 'firstWave' } }))).status).toBe(202);
+    await atApprovalGate(id);
+
+    const answers = await Promise.all([call('POST', `/deployments/${id}/approve`, {}), call('POST', `/deployments/${id}/approve`, {})]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect((await ended(id)).record.status).toBe('SUCCEEDED');
+    const logs = await call('GET', `/deployments/${id}/logs`);
+    expect(logs.body.events.filter((e: { type: string }) => e.type === 'Approved')).toHaveLength(1);
   });
 
   it('refuses a control body with unknown fields and a control of an unknown deployment', async () => {

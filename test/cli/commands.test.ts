@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
  * Every deployctl command as a user runs it against local mode: separate
@@ -37,9 +37,26 @@ interface Background {
   done: Promise<Run>;
 }
 
+/** Every command left running, to be stopped after each test whatever its outcome. */
+const started = new Set<ChildProcess>();
+
+function stopAll(): void {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  started.clear();
+}
+
 function background(cwd: string, args: readonly string[]): Background {
   // Its own process group, so that a kill reaches the node process tsx starts.
   const child = spawn(TSX, [BIN, ...args], { cwd, env: ENV, detached: true });
+  started.add(child);
   let stdout = '';
   let stderr = '';
   const waiters: { test: (s: string) => boolean; resolve: (s: string) => void }[] = [];
@@ -97,6 +114,7 @@ describe('deployctl commands against local mode', () => {
     ];
     return {
       target,
+      dir: `state-${n}`,
       fleet: (host: string) => path.join(cwd, `state-${n}`, 'fleet', host, 'opt', 'deployctl', 'demo-web', 'current'),
       run: (command: string, ...args: string[]) => deployctl(cwd, [command, ...args, ...target]),
       start: (command: string, ...args: string[]) => background(cwd, [command, ...args, ...target]),
@@ -106,6 +124,7 @@ describe('deployctl commands against local mode', () => {
   beforeAll(async () => {
     cwd = await mkdtemp(path.join(tmpdir(), 'deployctl-commands-'));
   });
+  afterEach(stopAll);
   afterAll(async () => {
     await rm(cwd, { recursive: true, force: true });
   });
@@ -288,6 +307,21 @@ describe('deployctl commands against local mode', () => {
     expect(badSpec.stderr).toMatch(/version: .*letters, digits/);
   });
 
+  it('refuses to start a deployment id that exists already, and leaves its record as it was', async () => {
+    const s = scenario();
+    const first = await s.run('deploy', '--demo', '--hosts', '2', '--deployment-id', 'release-1', '--json');
+    expect(first.code).toBe(0);
+
+    const again = await s.run('deploy', '--demo', '--deployment-id', 'release-1');
+
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('deployment release-1 exists already (SUCCEEDED); nothing was started');
+    const status = json<{ record: { status: string; endedAt: string } }>(await s.run('status', 'release-1', '--json'));
+    expect(status.record).toEqual(
+      expect.objectContaining({ status: 'SUCCEEDED', endedAt: json<{ record: { endedAt: string } }>(first).record.endedAt }),
+    );
+  });
+
   it('keeps the fleet between deploys and refuses a different --hosts for it', async () => {
     const s = scenario();
     expect((await s.run('deploy', '--demo', '--hosts', '4')).code).toBe(0);
@@ -304,11 +338,16 @@ describe('deployctl commands against local mode', () => {
     const s = scenario();
     const deploy = s.start('deploy', '--demo', '--approval', 'firstWave');
     const id = /approve --local (\S+)/.exec(await deploy.waitFor(/approve --local \S+/))?.[1] as string;
+    const runner = JSON.parse(await readFile(path.join(cwd, s.dir, 'runs', `${id}.json`), 'utf8')) as { pid: number };
     process.kill(-(deploy.child.pid as number), 'SIGKILL');
+    process.kill(runner.pid, 'SIGKILL');
     await deploy.done;
 
     const status = await s.run('status', id);
     expect(status.stdout).toContain('no local process runs this deployment any more');
+    const approve = await s.run('approve', id);
+    expect(approve.code).toBe(2);
+    expect(approve.stderr).toContain(`cannot approve deployment ${id}: no local process runs this deployment any more`);
     const locked = await s.run('deploy', '--demo');
     expect(locked.code).toBe(2);
     expect(locked.stderr).toContain(`demo-web/local is locked by deployment ${id}`);

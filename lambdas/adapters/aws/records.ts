@@ -190,6 +190,26 @@ export class Records {
     return Item?.holder as string | undefined;
   }
 
+  /** Clears the deployment's gate if it still holds this token; false when another answer took it first. */
+  async clearGate(id: string, token: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.meta(id),
+          UpdateExpression: 'SET gate = :none, updatedAt = :at',
+          ConditionExpression: 'gate.#token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':none': null, ':token': token, ':at': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** The live holder of the app+env lock: an expired lock is free (the next deployment takes it over). */
   async getLiveLockHolder(app: string, env: string, now: Date): Promise<string | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));

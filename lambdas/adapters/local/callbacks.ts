@@ -22,7 +22,10 @@ class TaskTimedOut extends Error {
  * SendTaskFailure reach the service from anywhere.
  */
 export class LocalCallbacks implements TaskCallbacks {
-  private readonly waiting = new Map<string, { resolve: (output: unknown) => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<
+    string,
+    { resolve: (output: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+  >();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly inbox?: string) {
@@ -45,6 +48,7 @@ export class LocalCallbacks implements TaskCallbacks {
           clearTimeout(timer);
           reject(error);
         },
+        timer,
       });
       this.watchInbox();
     });
@@ -82,8 +86,17 @@ export class LocalCallbacks implements TaskCallbacks {
     renameSync(`${file}.tmp`, file);
   }
 
+  /** Stops every wait (the executions were stopped): no timer or poller keeps the process alive. */
+  cancelAll(): void {
+    for (const token of [...this.waiting.keys()]) this.cancel(token);
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+  }
+
   /** Stops waiting on a token (the task failed before it could be called back). */
   cancel(token: string): void {
+    const waiter = this.waiting.get(token);
+    if (waiter) clearTimeout(waiter.timer);
     this.waiting.delete(token);
   }
 
