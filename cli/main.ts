@@ -5,6 +5,7 @@ import { type Backend, openBackend, type TargetOptions } from './backend.ts';
 import * as commands from './commands.ts';
 import { EXIT, output, refusalsAsBadInput, summary } from './commands.ts';
 import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/fleet-setup.ts';
+import { metrics, sinceFlag } from './metrics.ts';
 
 /** Local runs synthesize the stack: loaded only by the commands that run a deployment here. */
 const deployLocal: typeof import('./deploy-local.ts').deployLocal = async (...args) =>
@@ -114,6 +115,7 @@ function withSpec(command: Command): Command {
     .option('--alarm <name>', 'CloudWatch alarm that stops the deployment (repeatable)', collect)
     .option('--requested-by <who>', "recorded in the audit trail (default: the spec file's, else your user name)")
     .option('--deployment-id <id>', 'idempotency key and execution name (default: generated)')
+    .option('--commit-time <iso>', 'when the deployed change was committed, e.g. 2026-03-01T09:30:00Z (gives the lead time in metrics)')
     .option('--demo', 'with --local: start from the demo spec (demo-web 2.0.0 on 12 local hosts); flags override it');
 }
 
@@ -333,6 +335,23 @@ Examples:
           }),
         ),
       ),
+    );
+
+  withTarget(program.command('metrics'))
+    .description(
+      'DORA metrics of one app in one environment from its release history: deployment frequency, lead time for changes, change failure rate and time to restore, with their performance bands.',
+    )
+    .requiredOption('--app <name>', 'application name')
+    .requiredOption('--env <name>', 'environment name')
+    .option('--since <when>', 'start of the window, which ends now: 12h, 30d, 2w, or an ISO 8601 date or date-time', '30d')
+    .action(
+      act(async (opts: Record<string, unknown>) => {
+        const until = new Date();
+        const since = sinceFlag(String(opts.since), until);
+        return withBackend(opts, (b) =>
+          metrics(b, output(Boolean(opts.json)), { app: String(opts.app), env: String(opts.env), since, until }),
+        );
+      }),
     );
 
   const controls = {

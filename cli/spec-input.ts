@@ -25,6 +25,7 @@ export interface SpecFlags {
   readonly trafficSteps?: string;
   readonly keepBlueSeconds?: string;
   readonly approval?: string;
+  readonly commitTime?: string;
 }
 
 /** Strategy names as users type them, to the spec's names. */
@@ -74,6 +75,7 @@ export async function specFromInput(flags: SpecFlags): Promise<Record<string, un
   set('version', flags.version);
   set('previousVersion', flags.previousVersion);
   set('requestedBy', flags.requestedBy);
+  set('commitTime', flags.commitTime);
   if (flags.tag?.length) {
     const tags: Record<string, string> = {};
     for (const pair of flags.tag) {

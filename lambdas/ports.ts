@@ -1,3 +1,5 @@
+import type { StatusChangeDetail } from './core/events.ts';
+
 /**
  * What the core and the handlers need from the outside world. The AWS
  * adapters (lambdas/adapters/aws) implement these for Lambda; the local
@@ -91,7 +93,7 @@ export interface Traffic {
 
 export interface StatusEvent {
   readonly detailType: 'Deployment Status Change';
-  readonly detail: Record<string, unknown>;
+  readonly detail: StatusChangeDetail;
 }
 
 /** EventBridge. */

@@ -14,10 +14,35 @@ export const tracer = new Tracer({ serviceName: 'deployctl' });
 /** A handler body: typed input in, typed output out. */
 export type TaskBody<I, O> = (event: I, context: Context) => Promise<O>;
 
+/**
+ * The deployment a task works on, on every log line: the state machine's
+ * state carries deploymentId, app, environment and wave at the top level, or
+ * under `state`.
+ * The deployment id is also the correlation id across functions.
+ */
+export function deploymentKeys(event: unknown): Record<string, unknown> {
+  if (!event || typeof event !== 'object') return {};
+  const top = event as Record<string, unknown>;
+  const state = (top.state && typeof top.state === 'object' ? top.state : top) as Record<string, unknown>;
+  const keys: Record<string, unknown> = {};
+  if (typeof state.deploymentId === 'string') {
+    keys.deploymentId = state.deploymentId;
+    keys.correlation_id = state.deploymentId;
+  }
+  if (typeof state.app === 'string') keys.app = state.app;
+  if (typeof state.environment === 'string') keys.environment = state.environment;
+  if (typeof state.wave === 'number') keys.wave = state.wave;
+  if (typeof top.phase === 'string') keys.phase = top.phase;
+  return keys;
+}
+
 /** Wraps a handler body in the house middleware, in the house order. */
 export function task<I, O>(body: TaskBody<I, O>) {
   return middy(body)
     .use(logMetrics(metrics))
     .use(injectLambdaContext(logger, { clearState: true }))
-    .use(captureLambdaHandler(tracer));
+    .use(captureLambdaHandler(tracer))
+    .before((request) => {
+      logger.appendKeys(deploymentKeys(request.event));
+    });
 }

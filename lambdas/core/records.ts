@@ -115,6 +115,10 @@ export interface Release {
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationSeconds: number;
+  /** When the deployed change was committed (the spec's commitTime), for the lead time for changes. */
+  readonly commitTime?: string;
+  /** On a manual rollback: the deployment it undid, which counts as a failed change. */
+  readonly rollbackOf?: string;
 }
 
 /** The wave number used for the rollback command's bookkeeping. */

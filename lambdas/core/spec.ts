@@ -230,6 +230,15 @@ export const DeploymentSpec = z
       .regex(/^[A-Za-z0-9_.#-]{1,64}$/)
       .optional(),
     priority: z.enum(['low', 'normal', 'high', 'emergency']).default('normal'),
+    /**
+     * When the change being deployed was committed: ISO 8601 date-time with a
+     * UTC designator or offset (2026-03-01T09:30:00Z, 2026-03-01T10:30:00+01:00).
+     * Optional; it gives the DORA lead time for changes (commit to successful
+     * deployment), which is not measured for deployments without it.
+     */
+    commitTime: z.iso
+      .datetime({ offset: true, error: 'use an ISO 8601 date-time with Z or an offset, such as 2026-03-01T09:30:00Z' })
+      .optional(),
     /** Set on a manual rollback: the deployment it undoes. */
     rollbackOf: z
       .string()

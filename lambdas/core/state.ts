@@ -7,6 +7,9 @@ import { z } from 'zod';
  */
 export const DeploymentState = z.object({
   deploymentId: z.string().min(1),
+  /** For the logs of every task (a few bytes; the spec itself stays in DynamoDB). */
+  app: z.string().optional(),
+  environment: z.string().optional(),
   /** Index of the wave to run next (after evaluation: of the following wave). */
   wave: z.number().int().min(0),
   waveCount: z.number().int().min(0),

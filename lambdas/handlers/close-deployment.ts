@@ -36,6 +36,9 @@ export async function closeDeployment(
 ): Promise<DeploymentRecord> {
   const record = await deps.records.finishDeployment(id, closing.status, closing.reason, now);
   const { spec } = record;
+  const status = terminal(record.status);
+  // The release before this one: a success after a failed change restores service (time to restore).
+  const previous = (await deps.records.listReleases(spec.app, spec.environment, 1)).items[0];
   await deps.records.putRelease(record, record.status, now);
   const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
   await deps.records.appendEvent(id, closing.event.type, closing.event.actor, { ...closing.event.detail, lockReleased }, now);
@@ -46,7 +49,7 @@ export async function closeDeployment(
       app: spec.app,
       environment: spec.environment,
       version: spec.version,
-      status: record.status,
+      status,
       reason: closing.reason ?? null,
       hosts: closing.hosts ?? record.hostCount ?? 0,
       failed: closing.failed ?? record.failed ?? 0,
@@ -54,5 +57,24 @@ export async function closeDeployment(
   });
   metrics.addDimensions({ app: spec.app, environment: spec.environment });
   metrics.addMetric(METRIC[record.status], MetricUnit.Count, 1);
+  metrics.addMetric('DeploymentDurationSeconds', MetricUnit.Seconds, secondsBetween(record.createdAt, now));
+  if (status === 'SUCCEEDED') {
+    // DORA: lead time for changes (commit to running in the environment) and time to restore.
+    const commitTime = (spec as { commitTime?: string }).commitTime;
+    if (commitTime) metrics.addMetric('LeadTimeSeconds', MetricUnit.Seconds, secondsBetween(commitTime, now));
+    if (previous && (previous.status === 'FAILED' || previous.status === 'ROLLED_BACK')) {
+      metrics.addMetric('TimeToRestoreSeconds', MetricUnit.Seconds, secondsBetween(previous.endedAt, now));
+    }
+  }
   return record;
+}
+
+function secondsBetween(from: string, to: Date): number {
+  return Math.max(0, Math.round((to.getTime() - Date.parse(from)) / 1000));
+}
+
+/** The record's status at its end: always terminal (finishDeployment keeps the first terminal status). */
+function terminal(status: DeploymentStatus): Exclude<DeploymentStatus, 'PENDING' | 'RUNNING'> {
+  if (status === 'PENDING' || status === 'RUNNING') throw new Error(`a closed deployment cannot be ${status}`);
+  return status;
 }

@@ -12,14 +12,14 @@ const Input = z.object({ state: DeploymentState, phase: z.enum(['deploy', 'rollb
 const WAVE_OF = { rollback: ROLLBACK_WAVE, validate: VALIDATE_WAVE } as const;
 const SUFFIX = { deploy: '', rollback: '#ROLLBACK', validate: '#VALIDATE' } as const;
 
+/** Command output kept per host: as much as SSM returns inline. */
+const OUTPUT_CHARS = 2500;
+
 /**
  * Reads every host's result with ListCommandInvocations (this read is also
  * the reconciliation when a status event was lost), records them in batches,
  * and checks the error budget. A host with no final result by now counts as failed.
  */
-/** Command output kept per host: as much as SSM returns inline. */
-const OUTPUT_CHARS = 2500;
-
 export function createEvaluateWave(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const { state, phase } = Input.parse(event);
@@ -27,7 +27,13 @@ export function createEvaluateWave(deps: Deps) {
     const { spec } = await deps.records.getDeployment(id);
     const wave = phase === 'deploy' ? state.wave : WAVE_OF[phase];
     const hosts = await deps.records.getWaveHosts(id, wave);
-    const commandIds = await deps.records.getWaveCommands(id, wave);
+    const { commandIds, sentAt } = await deps.records.getWaveSending(id, wave);
+    // The wait ended by its timeout, not by the callback: the status event was lost or late.
+    const timedOut = (state.callback as { Error?: string } | undefined)?.Error === 'States.Timeout';
+    if (timedOut) {
+      metrics.addMetric('CallbackTimeouts', MetricUnit.Count, 1);
+      logger.warn('no status event before the wait timed out; reading every host result instead', { deploymentId: id, phase, wave });
+    }
     const version = phase === 'validate' ? undefined : commandFor(spec, phase)?.parameters.version?.[0];
 
     const seen = new Map<string, Invocation & { commandId: string }>();
@@ -95,9 +101,22 @@ export function createEvaluateWave(deps: Deps) {
       { wave, hosts: hosts.length, failed: waveFailed, failedHosts: failedHosts.slice(0, 20).map((h) => h.instanceId), ok: verdict.ok },
       now,
     );
+    await deps.events.put({
+      detailType: 'Deployment Status Change',
+      detail: {
+        deploymentId: id,
+        app: spec.app,
+        environment: spec.environment,
+        status: 'WAVE_COMPLETED',
+        wave,
+        hosts: hosts.length,
+        failed: waveFailed,
+      },
+    });
     metrics.addDimensions({ app: spec.app, environment: spec.environment });
     metrics.addMetric('HostsDeployed', MetricUnit.Count, hosts.length - waveFailed);
     metrics.addMetric('HostCommandFailures', MetricUnit.Count, waveFailed);
+    if (sentAt) metrics.addMetric('WaveDurationSeconds', MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(sentAt)) / 1000));
     logger.info('wave evaluated', { deploymentId: id, wave, failed: waveFailed, total: failed, ok: verdict.ok });
     return {
       ...state,

@@ -1,6 +1,7 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { LockHeld } from '../adapters/aws/records.ts';
-import { logger, task } from '../commons/powertools.ts';
+import { logger, metrics, task } from '../commons/powertools.ts';
 import { bakeSecondsFor } from '../core/plan.ts';
 import { parseSpec } from '../core/spec.ts';
 import type { DeploymentState } from '../core/state.ts';
@@ -64,6 +65,8 @@ export function createValidateSpec(deps: Deps) {
         detailType: 'Deployment Status Change',
         detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
       });
+      metrics.addDimensions({ app: spec.app, environment: spec.environment });
+      metrics.addMetric('DeploymentsStarted', MetricUnit.Count, 1);
     } catch (error) {
       // Nothing started: give the lock back so that a failed start never blocks the next deployment.
       await deps.records.releaseLock(spec.app, spec.environment, deploymentId);
@@ -72,6 +75,8 @@ export function createValidateSpec(deps: Deps) {
 
     return {
       deploymentId,
+      app: spec.app,
+      environment: spec.environment,
       wave: 0,
       waveCount: 0,
       hostCount: 0,

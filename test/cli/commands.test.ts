@@ -378,8 +378,10 @@ describe('deployctl commands against local mode', () => {
       spec: { requestedBy: 'local:jira' },
     });
 
-    process.kill(-(serve.child.pid as number), 'SIGTERM');
-    expect((await serve.done).code).toBe(0);
+    serve.child.kill('SIGTERM');
+    const stopped = await serve.done;
+    expect(stopped.stderr).toContain('stopping: deployments still running end ABORTED');
+    await expect(fetch(`${url}/deployments`)).rejects.toThrow();
   });
 
   /** Polls `status --json` until the view matches (each read is a separate process, as a user would). */

@@ -98,7 +98,10 @@ describe('EventBridgeEvents', () => {
   it('puts one event from source deployctl on the configured bus with the detail as JSON', async () => {
     eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
 
-    await events.put({ detailType: 'Deployment Status Change', detail: { deploymentId: 'dep-1', status: 'SUCCEEDED' } });
+    await events.put({
+      detailType: 'Deployment Status Change',
+      detail: { deploymentId: 'dep-1', app: 'web', environment: 'prod', status: 'SUCCEEDED' },
+    });
 
     expect(EVENT_SOURCE).toBe('deployctl');
     expect(eventbridge).toReceiveCommandExactlyOnceWith(PutEventsCommand, {
@@ -107,7 +110,7 @@ describe('EventBridgeEvents', () => {
           EventBusName: 'deployctl-bus',
           Source: 'deployctl',
           DetailType: 'Deployment Status Change',
-          Detail: '{"deploymentId":"dep-1","status":"SUCCEEDED"}',
+          Detail: '{"deploymentId":"dep-1","app":"web","environment":"prod","status":"SUCCEEDED"}',
         },
       ],
     });
@@ -119,7 +122,8 @@ describe('EventBridgeEvents', () => {
       Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
     });
 
-    await expect(events.put({ detailType: 'Deployment Status Change', detail: {} })).rejects.toThrow(
+    const detail = { deploymentId: 'dep-1', app: 'web', environment: 'prod', status: 'STARTED' } as const;
+    await expect(events.put({ detailType: 'Deployment Status Change', detail })).rejects.toThrow(
       'PutEvents failed: InternalFailure try again',
     );
   });

@@ -1,3 +1,4 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type CommandInvocationStatus, ListCommandInvocationsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,6 +11,7 @@ import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWav
 describe('evaluate-wave', () => {
   const db = mockClient(DynamoDBDocumentClient);
   const ssm = mockClient(SSMClient);
+  const eventbridge = mockClient(EventBridgeClient);
   const handler = createEvaluateWave(awsTestDeps());
 
   function invocations(commandId: string, statuses: Record<string, CommandInvocationStatus>) {
@@ -21,6 +23,8 @@ describe('evaluate-wave', () => {
   beforeEach(() => {
     db.reset();
     ssm.reset();
+    eventbridge.reset();
+    eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     acceptWrites(db);
     ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
   });
@@ -32,6 +36,21 @@ describe('evaluate-wave', () => {
       givenDeployment(db, specOf());
       givenWave(db, 0, hosts(4), ['cmd-1']);
       invocations('cmd-1', { [host(0)]: 'Success', [host(1)]: 'Failed', [host(2)]: 'InProgress' });
+    });
+
+    it('announces the completed wave with its hosts and failures', async () => {
+      await handler({ state, phase: 'deploy' }, lambdaContext);
+
+      const detail = JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}');
+      expect(detail).toEqual({
+        deploymentId: DEPLOYMENT_ID,
+        app: 'web',
+        environment: 'prod',
+        status: 'WAVE_COMPLETED',
+        wave: 0,
+        hosts: 4,
+        failed: 3,
+      });
     });
 
     it('counts a host with no invocation as Undeliverable and a host still in progress as NoResult', async () => {

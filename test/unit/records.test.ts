@@ -447,5 +447,30 @@ describe('Records', () => {
         },
       });
     });
+
+    it("stores the spec's commit time and the deployment a manual rollback undoes, for the DORA metrics", async () => {
+      db.on(PutCommand).resolves({});
+      const record = metaItem(
+        specOf({ previousVersion: '1.2.2', commitTime: '2025-12-31T20:00:00+01:00', rollbackOf: 'dep-0' }),
+        'SUCCEEDED',
+      );
+
+      await records.putRelease(record, 'SUCCEEDED', NOW);
+
+      expect(db).toReceiveCommandExactlyOnceWith(PutCommand, {
+        Item: expect.objectContaining({ deploymentId: DEPLOYMENT_ID, commitTime: '2025-12-31T20:00:00+01:00', rollbackOf: 'dep-0' }),
+      });
+    });
+
+    it('leaves commitTime and rollbackOf out of a release whose spec has neither', async () => {
+      db.on(PutCommand).resolves({});
+
+      await records.putRelease(metaItem(specOf(), 'FAILED'), 'FAILED', NOW);
+
+      const item = db.commandCalls(PutCommand)[0]?.args[0].input.Item ?? {};
+      expect(item.status).toBe('FAILED');
+      expect(Object.keys(item)).not.toContain('commitTime');
+      expect(Object.keys(item)).not.toContain('rollbackOf');
+    });
   });
 });

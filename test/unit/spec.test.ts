@@ -191,10 +191,31 @@ describe('parseSpec', () => {
       input: { window: { cron: '0 2 * * 6', durationMinutes: 60, timezone: 'Mars/Olympus' } },
       message: 'not an IANA time zone',
     },
+    {
+      case: 'a commit time without a UTC designator or offset',
+      field: 'commitTime',
+      input: { commitTime: '2026-03-01T09:30:00' },
+      message: 'ISO 8601 date-time with Z or an offset',
+    },
+    { case: 'a commit time that is only a date', field: 'commitTime', input: { commitTime: '2026-03-01' }, message: 'ISO 8601' },
+    {
+      case: 'a commit time on a day that does not exist',
+      field: 'commitTime',
+      input: { commitTime: '2026-02-30T09:30:00Z' },
+      message: 'ISO 8601',
+    },
   ])('refuses $case, naming the field $field', ({ field, input, message }) => {
     const errors = fieldErrorsOf({ ...minimalSpecInput, ...input });
 
     expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
+  });
+
+  it('keeps a commit time given in UTC or with an offset as it was written, and has none by default', () => {
+    expect(parseSpec({ ...minimalSpecInput, commitTime: '2026-03-01T09:30:00Z' }).commitTime).toBe('2026-03-01T09:30:00Z');
+    expect(parseSpec({ ...minimalSpecInput, commitTime: '2026-03-01T10:30:00.250+01:00' }).commitTime).toBe(
+      '2026-03-01T10:30:00.250+01:00',
+    );
+    expect(parseSpec(minimalSpecInput).commitTime).toBeUndefined();
   });
 
   it('names the whole spec when an unknown key is given', () => {

@@ -63,6 +63,8 @@ describe('validate-spec', () => {
 
     expect(state).toEqual({
       deploymentId: 'release-42',
+      app: 'web',
+      environment: 'prod',
       wave: 0,
       waveCount: 0,
       hostCount: 0,

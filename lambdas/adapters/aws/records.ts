@@ -341,8 +341,13 @@ export class Records {
   }
 
   async getWaveCommands(id: string, wave: number): Promise<string[]> {
+    return (await this.getWaveSending(id, wave)).commandIds;
+  }
+
+  /** The commands sent for a wave and when the first was sent. */
+  async getWaveSending(id: string, wave: number): Promise<{ commandIds: string[]; sentAt?: string }> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.wave(id, wave), ConsistentRead: true }));
-    return (Item?.commandIds as string[] | undefined) ?? [];
+    return { commandIds: (Item?.commandIds as string[] | undefined) ?? [], ...(Item?.sentAt ? { sentAt: Item.sentAt as string } : {}) };
   }
 
   async putWaveResult(id: string, result: WaveResult, now: Date): Promise<void> {
@@ -387,6 +392,7 @@ export class Records {
     return this.queryAll(`DEPLOY#${id}`, 'EVENT#');
   }
 
+  /** One line of the app+env's release history; commitTime and rollbackOf (from the spec) only when set, for the DORA metrics. */
   async putRelease(record: DeploymentRecord, status: DeploymentStatus, now: Date): Promise<void> {
     const { spec } = record;
     await this.db.send(
@@ -401,6 +407,8 @@ export class Records {
           startedAt: record.createdAt,
           endedAt: now.toISOString(),
           durationSeconds: Math.round((now.getTime() - Date.parse(record.createdAt)) / 1000),
+          ...(spec.commitTime ? { commitTime: spec.commitTime } : {}),
+          ...(spec.rollbackOf ? { rollbackOf: spec.rollbackOf } : {}),
         },
       }),
     );
