@@ -23,7 +23,8 @@ export function manualRollbackSpec(original: DeploymentRecord, requestedBy: stri
   if (!spec.previousVersion) {
     throw new RollbackRefused(`deployment ${original.deploymentId} has no previous version to go back to`);
   }
-  const { deploymentId: _id, ...rest } = spec;
+  // The rollback deploys no new commit: it has no lead time of its own.
+  const { deploymentId: _id, commitTime: _commit, ...rest } = spec;
   return {
     ...rest,
     version: spec.previousVersion,

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { metrics } from '../commons/powertools.ts';
-import type { DeploymentRecord, DeploymentStatus } from '../core/records.ts';
+import type { DeploymentRecord, DeploymentStatus, Release } from '../core/records.ts';
 import type { Deps } from './deps.ts';
 
 const METRIC: Record<DeploymentStatus, string> = {
@@ -37,8 +37,8 @@ export async function closeDeployment(
   const record = await deps.records.finishDeployment(id, closing.status, closing.reason, now);
   const { spec } = record;
   const status = terminal(record.status);
-  // The release before this one: a success after a failed change restores service (time to restore).
-  const previous = (await deps.records.listReleases(spec.app, spec.environment, 1)).items[0];
+  // The releases before this one: a success after failed changes restores service, timed from the first of them.
+  const recent = (await deps.records.listReleases(spec.app, spec.environment, RESTORE_LOOKBACK)).items;
   await deps.records.putRelease(record, record.status, now);
   const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
   await deps.records.appendEvent(id, closing.event.type, closing.event.actor, { ...closing.event.detail, lockReleased }, now);
@@ -62,11 +62,28 @@ export async function closeDeployment(
     // DORA: lead time for changes (commit to running in the environment) and time to restore.
     const commitTime = (spec as { commitTime?: string }).commitTime;
     if (commitTime) metrics.addMetric('LeadTimeSeconds', MetricUnit.Seconds, secondsBetween(commitTime, now));
-    if (previous && (previous.status === 'FAILED' || previous.status === 'ROLLED_BACK')) {
-      metrics.addMetric('TimeToRestoreSeconds', MetricUnit.Seconds, secondsBetween(previous.endedAt, now));
-    }
+    const brokenSince = firstFailureOfTrailingRun(recent);
+    if (brokenSince) metrics.addMetric('TimeToRestoreSeconds', MetricUnit.Seconds, secondsBetween(brokenSince, now));
   }
   return record;
+}
+
+/** Releases read back to find when service broke (as `deployctl metrics` counts time to restore). */
+const RESTORE_LOOKBACK = 20;
+
+/**
+ * The end of the first failed change of the failures just before now (newest
+ * first in `releases`), skipping aborted deployments; undefined when the last
+ * change did not fail.
+ */
+function firstFailureOfTrailingRun(releases: readonly Release[]): string | undefined {
+  let first: string | undefined;
+  for (const release of releases) {
+    if (release.status === 'ABORTED') continue;
+    if (release.status !== 'FAILED' && release.status !== 'ROLLED_BACK') break;
+    first = release.endedAt;
+  }
+  return first;
 }
 
 function secondsBetween(from: string, to: Date): number {

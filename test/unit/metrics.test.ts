@@ -47,7 +47,15 @@ describe('the EMF metrics a finished deployment emits', () => {
     db.on(UpdateCommand, { Key: keys.meta(DEPLOYMENT_ID) }).resolves({
       Attributes: metaItem(spec, 'SUCCEEDED', { endedAt: '2026-01-01T00:00:00.000Z' }),
     });
-    db.on(QueryCommand).resolves({ Items: [{ status: 'FAILED', endedAt: '2025-12-31T20:00:00.000Z', version: '1.2.3' }] });
+    // Two failed changes in a row (and an abort between): service broke at the first, four hours ago.
+    db.on(QueryCommand).resolves({
+      Items: [
+        { status: 'ROLLED_BACK', endedAt: '2025-12-31T22:30:00.000Z', version: '1.2.3' },
+        { status: 'ABORTED', endedAt: '2025-12-31T21:00:00.000Z', version: '1.2.3' },
+        { status: 'FAILED', endedAt: '2025-12-31T20:00:00.000Z', version: '1.2.3' },
+        { status: 'SUCCEEDED', endedAt: '2025-12-30T20:00:00.000Z', version: '1.2.2' },
+      ],
+    });
 
     await handler(stateOf({ wave: 2, waveCount: 2, hostCount: 10, succeeded: 10 }), lambdaContext);
 
