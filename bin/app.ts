@@ -8,17 +8,22 @@ const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
 /**
- * Optional entry points from the `deployctl` context key (cdk.json, or
- * `-c deployctl='{...}'`): `pipelines` (CodePipeline) and
- * `maintenanceWindows` (EventBridge Scheduler). The constructs validate
- * every spec at synth and name the field at fault.
+ * Optional parts from the `deployctl` context key (cdk.json, or
+ * `-c deployctl='{...}'`): `pipelines` (CodePipeline), `maintenanceWindows`
+ * (EventBridge Scheduler), `notifications` (SNS for status changes) and
+ * `alarmTopicArn` (an existing topic for the fault alarms). The constructs
+ * validate their input at synth and name the field at fault.
  */
-function entryPoints(): Pick<RegionalStackProps, 'pipelines' | 'maintenanceWindows'> {
+type Configurable = Pick<RegionalStackProps, 'pipelines' | 'maintenanceWindows' | 'notifications' | 'alarmTopicArn'>;
+
+function entryPoints(): Configurable {
   const raw: unknown = app.node.tryGetContext('deployctl');
-  const config = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Pick<RegionalStackProps, 'pipelines' | 'maintenanceWindows'>;
+  const config = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Configurable;
   return {
     ...(config.pipelines ? { pipelines: config.pipelines } : {}),
     ...(config.maintenanceWindows ? { maintenanceWindows: config.maintenanceWindows } : {}),
+    ...(config.notifications ? { notifications: config.notifications } : {}),
+    ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { BlueGreenDeployment } from '../statemachines/blue-green.ts';
@@ -11,6 +12,8 @@ import { DeployDocument } from './deploy-document.ts';
 import { DeploymentTable } from './deployment-table.ts';
 import { DeploymentsApi } from './deployments-api.ts';
 import { type MaintenanceWindow, MaintenanceWindowSchedules } from './maintenance-windows.ts';
+import { DeploymentNotifications, type NotificationsConfig } from './notifications.ts';
+import { Observability } from './observability.ts';
 import { OrchestratorFunctionSet, type OrchestratorFunctions } from './orchestrator-functions.ts';
 import { type PipelineDeployment, PipelineDeployments } from './pipeline-deployments.ts';
 
@@ -32,6 +35,10 @@ export interface RegionalStackProps extends StackProps {
   readonly pipelines?: readonly PipelineDeployment[];
   /** Maintenance windows that start stored specs when they open (EventBridge Scheduler). @default none */
   readonly maintenanceWindows?: readonly MaintenanceWindow[];
+  /** Who hears about deployments: status changes sent to an SNS topic (emails, or a chat channel through AWS Chatbot). @default none */
+  readonly notifications?: NotificationsConfig;
+  /** ARN of an existing topic for the orchestrator fault alarms, e.g. AWS Chatbot's. @default a new encrypted topic */
+  readonly alarmTopicArn?: string;
 }
 
 export class RegionalStack extends Stack {
@@ -45,6 +52,10 @@ export class RegionalStack extends Stack {
   public readonly pipelines?: PipelineDeployments;
   /** The maintenance-window schedules, when windows are configured. */
   public readonly maintenanceWindows?: MaintenanceWindowSchedules;
+  /** The dashboard, the orchestrator fault alarms and their topic. */
+  public readonly observability: Observability;
+  /** The deployment notifications, when configured. */
+  public readonly notifications?: DeploymentNotifications;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
@@ -142,6 +153,33 @@ export class RegionalStack extends Stack {
       this.maintenanceWindows = new MaintenanceWindowSchedules(this, 'MaintenanceWindows', {
         windows: props.maintenanceWindows,
         stateMachines: this.stateMachines,
+      });
+    }
+
+    // After every function exists: the API and the pipeline trigger failing are orchestrator faults too.
+    this.observability = new Observability(this, 'Observability', {
+      functions: {
+        ...this.functions,
+        api: this.api.function,
+        ...(this.pipelines ? { pipelineTrigger: this.pipelines.function } : {}),
+      },
+      stateMachines: this.stateMachines,
+      ...(props.alarmTopicArn ? { alarmTopic: sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'deployctl CloudWatch dashboard',
+      value: this.observability.dashboard.dashboardName,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic of the orchestrator fault alarms (subscribe on-call here)',
+      value: this.observability.alarmTopic.topicArn,
+    });
+    if (props.notifications) {
+      const { topicArn, ...notifications } = props.notifications;
+      this.notifications = new DeploymentNotifications(this, 'Notifications', {
+        ...notifications,
+        eventBus: bus,
+        ...(topicArn ? { topic: sns.Topic.fromTopicArn(this, 'NotificationTopic', topicArn) } : {}),
       });
     }
   }

@@ -37,6 +37,7 @@ export function createAwaitGate(deps: Deps) {
         deploymentId: id,
         app: record.spec.app,
         environment: record.spec.environment,
+        version: record.spec.version,
         status: kind === 'approval' ? 'AWAITING_APPROVAL' : 'PAUSED',
         wave: state.wave,
       },

@@ -25,6 +25,8 @@ export function createEvaluateWave(deps: Deps) {
     const { state, phase } = Input.parse(event);
     const id = state.deploymentId;
     const { spec } = await deps.records.getDeployment(id);
+    // Every metric of this task is the app's and the environment's (the dashboard searches by both).
+    metrics.addDimensions({ app: spec.app, environment: spec.environment });
     const wave = phase === 'deploy' ? state.wave : WAVE_OF[phase];
     const hosts = await deps.records.getWaveHosts(id, wave);
     const { commandIds, sentAt } = await deps.records.getWaveSending(id, wave);
@@ -113,7 +115,6 @@ export function createEvaluateWave(deps: Deps) {
         failed: waveFailed,
       },
     });
-    metrics.addDimensions({ app: spec.app, environment: spec.environment });
     metrics.addMetric('HostsDeployed', MetricUnit.Count, hosts.length - waveFailed);
     metrics.addMetric('HostCommandFailures', MetricUnit.Count, waveFailed);
     if (sentAt) metrics.addMetric('WaveDurationSeconds', MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(sentAt)) / 1000));

@@ -127,6 +127,14 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(rules).not.toContain('AwsSolutions-SF1');
   });
 
+  it('are fixed rather than acknowledged for the SNS topics: encrypted with rotating keys, TLS only', () => {
+    const rules = raw.findings.map((f) => f.rule);
+    for (const rule of ['AwsSolutions-SNS2', 'AwsSolutions-SNS3', 'AwsSolutions-KMS5']) expect(rules).not.toContain(rule);
+    // Both topics are synthesized: the alarm topic always, the notification topic from ENTRY_POINTS.
+    const topics = Object.values(raw.template.Resources ?? {}).filter((r) => r.Type === 'AWS::SNS::Topic');
+    expect(topics).toHaveLength(2);
+  });
+
   it('acknowledge wildcard SSM targets only on the sendCommand role', () => {
     const targetAcks = acknowledgements(acknowledged.stack).filter((ack) => /instance\/\*\]$/.test(ack.id));
     const sendCommandRole = acknowledged.stack.functions.sendCommand.role?.node.path;

@@ -14,7 +14,7 @@ export function regionalStack(props: AppProps = {}, stackProps: Omit<RegionalSta
   return { app, stack };
 }
 
-/** A pipeline and a maintenance window, as a user would configure them in cdk.json. */
+/** A pipeline, a maintenance window and email notifications, as a user would configure them in cdk.json. */
 export const ENTRY_POINTS: Omit<RegionalStackProps, 'env'> = {
   pipelines: [
     {
@@ -40,6 +40,7 @@ export const ENTRY_POINTS: Omit<RegionalStackProps, 'env'> = {
       },
     },
   ],
+  notifications: { emails: ['ops@example.com'] },
 };
 
 /** The logical id CloudFormation will use for a construct's resource, read from the stack at run time. */
