@@ -55,6 +55,10 @@ export function createRunPreChecks(deps: Deps) {
       const opensAt = waitTimestamp(window.until);
       await deps.records.updateDeployment(id, { windowOpensAt: opensAt }, now);
       await deps.records.appendEvent(id, 'WaitingForWindow', 'deployctl', { opensAt, reason: window.reason }, now);
+      await deps.events.put({
+        detailType: 'Deployment Status Change',
+        detail: { deploymentId: id, app: spec.app, environment: spec.environment, status: 'WAITING_FOR_WINDOW', opensAt },
+      });
       logger.info('maintenance window closed: waiting for its next opening', { deploymentId: id, opensAt });
       return { ...state, windowOpensAt: opensAt };
     }

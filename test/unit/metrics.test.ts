@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger, task } from '../../lambdas/commons/powertools.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { createFinalize } from '../../lambdas/handlers/finalize.ts';
 import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
@@ -10,6 +11,7 @@ import { acceptWrites, awsTestDeps } from './support.ts';
 // The metrics are on for this file (the suite turns them off elsewhere): set before Powertools is loaded.
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
 });
 
 /** The EMF documents a handler printed: each line Powertools writes with an `_aws` block. */
@@ -19,6 +21,37 @@ function emf(lines: readonly string[]): Record<string, unknown>[] {
     .filter((line) => line.includes('"_aws"'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+describe('the log lines of a task', () => {
+  it('carry the deployment, app, environment and wave of the state it works on, and the deployment as correlation id', async () => {
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    const handler = task(async () => {
+      logger.info('working');
+    });
+
+    await handler({ state: { deploymentId: 'dep-7', app: 'web', environment: 'prod', wave: 2 }, phase: 'deploy' }, lambdaContext);
+    vi.restoreAllMocks();
+
+    const line = printed
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((l) => l.includes('"working"'))
+      .map((l) => JSON.parse(l))[0];
+    expect(line).toMatchObject({
+      message: 'working',
+      level: 'INFO',
+      deploymentId: 'dep-7',
+      correlation_id: 'dep-7',
+      app: 'web',
+      environment: 'prod',
+      wave: 2,
+      phase: 'deploy',
+    });
+  });
+});
 
 describe('the EMF metrics a finished deployment emits', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -1,4 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeInstanceInformationCommand, type InstanceInformation, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,6 +13,7 @@ describe('run-pre-checks', () => {
   const db = mockClient(DynamoDBDocumentClient);
   const ssm = mockClient(SSMClient);
   const cloudwatch = mockClient(CloudWatchClient);
+  const eventbridge = mockClient(EventBridgeClient);
   const handler = createRunPreChecks(awsTestDeps());
   const state = stateOf({ waveCount: 2, hostCount: 5 });
 
@@ -23,6 +25,8 @@ describe('run-pre-checks', () => {
     db.reset();
     ssm.reset();
     cloudwatch.reset();
+    eventbridge.reset();
+    eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     acceptWrites(db);
     givenDeployment(db, specOf());
     givenWave(db, 0, hosts(2));
@@ -155,6 +159,13 @@ describe('run-pre-checks', () => {
           opensAt: '2026-01-01T06:00:00Z',
           reason: 'outside the maintenance window (0 6 * * * UTC, 60 min); next opening 2026-01-01T06:00:00.000Z',
         }),
+      });
+      expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}')).toEqual({
+        deploymentId: DEPLOYMENT_ID,
+        app: 'web',
+        environment: 'prod',
+        status: 'WAITING_FOR_WINDOW',
+        opensAt: '2026-01-01T06:00:00Z',
       });
       expect(ssm).toReceiveCommandTimes(DescribeInstanceInformationCommand, 0);
     });
