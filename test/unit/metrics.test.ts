@@ -102,7 +102,8 @@ describe('the EMF metrics a finished deployment emits', () => {
       LeadTimeSeconds: 7200,
       TimeToRestoreSeconds: 14400,
     });
-    const directive = (document?._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0];
+    const aws = document?._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] } | undefined;
+    const directive = aws?.CloudWatchMetrics[0];
     expect(directive?.Namespace).toBe('Deployctl');
     expect(directive?.Dimensions[0]).toEqual(expect.arrayContaining(['app', 'environment']));
   });
