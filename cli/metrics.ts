@@ -1,7 +1,7 @@
 import { type Band, computeDora, type DoraMetrics, InvalidSince, parseSince } from '../lambdas/core/dora.ts';
 import type { Release } from '../lambdas/core/records.ts';
 import type { Backend } from './backend.ts';
-import { EXIT, type Output } from './commands.ts';
+import { EXIT, type Output, table } from './commands.ts';
 import { BadInput } from './spec-input.ts';
 
 /** Releases read per query while paging back to the window start. */
@@ -88,16 +88,6 @@ export function describeMetrics(app: string, env: string, dora: DoraMetrics): st
     ],
   ];
   return [heading, ...table(rows).map((line) => `  ${line}`)];
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 function when(iso: string): string {

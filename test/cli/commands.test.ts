@@ -1,101 +1,15 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { background, deployctl, json, stopAll } from './spawn.ts';
 
 /**
  * Every deployctl command as a user runs it against local mode: separate
  * processes sharing one state folder, real output, --json parsed back, exit
  * codes 0 / 1 / 2.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-const BIN = path.join(ROOT, 'bin/deployctl.ts');
-const ENV = { ...process.env, NO_COLOR: '1', USER: 'tester' };
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function deployctl(cwd: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(TSX, [BIN, ...args], { cwd, timeout: 120_000, env: ENV }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A command left running (deploy, watch): its output so far, a wait for a line, its end. */
-interface Background {
-  readonly child: ChildProcess;
-  output(): string;
-  waitFor(text: string | RegExp): Promise<string>;
-  done: Promise<Run>;
-}
-
-/** Every command left running, to be stopped after each test whatever its outcome. */
-const started = new Set<ChildProcess>();
-
-function stopAll(): void {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  started.clear();
-}
-
-function background(cwd: string, args: readonly string[]): Background {
-  // Its own process group, so that a kill reaches the node process tsx starts.
-  const child = spawn(TSX, [BIN, ...args], { cwd, env: ENV, detached: true });
-  started.add(child);
-  let stdout = '';
-  let stderr = '';
-  const waiters: { test: (s: string) => boolean; resolve: (s: string) => void }[] = [];
-  const check = () => {
-    for (const waiter of [...waiters]) {
-      if (waiter.test(stdout + stderr)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(stdout + stderr);
-      }
-    }
-  };
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    check();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    check();
-  });
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  return {
-    child,
-    output: () => stdout + stderr,
-    waitFor: (text) =>
-      Promise.race([
-        new Promise<string>((resolve) => {
-          const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
-          waiters.push({ test, resolve });
-          check();
-        }),
-        done.then((run) => {
-          throw new Error(`the command ended (exit ${run.code}) before printing ${String(text)}:\n${run.stdout}${run.stderr}`);
-        }),
-      ]),
-    done,
-  };
-}
-
-const json = <T = Record<string, unknown>>(run: Run): T => JSON.parse(run.stdout) as T;
 
 describe('deployctl commands against local mode', () => {
   let cwd: string;

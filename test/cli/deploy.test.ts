@@ -1,31 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deployctl } from './spawn.ts';
 
 /**
  * `deployctl deploy --local` as a user runs it: a separate process, its own
  * working directory, a relative state dir, exit codes and --json on stdout.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-const BIN = path.join(ROOT, 'bin/deployctl.ts');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function deployctl(cwd: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(TSX, [BIN, ...args], { cwd, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('deployctl deploy --local', () => {
   let cwd: string;

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -7,30 +6,12 @@ import type { Backend } from '../../cli/backend.ts';
 import type { Output } from '../../cli/commands.ts';
 import { metrics } from '../../cli/metrics.ts';
 import type { Page, Release } from '../../lambdas/core/records.ts';
+import { deployctl } from './spawn.ts';
 
 /**
  * `deployctl metrics` as a user runs it: deployments recorded by separate
  * local runs, then the metrics read back from the release history.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
-const BIN = path.join(ROOT, 'bin/deployctl.ts');
-const ENV = { ...process.env, NO_COLOR: '1', USER: 'tester' };
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function deployctl(cwd: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(TSX, [BIN, ...args], { cwd, timeout: 120_000, env: ENV }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('deployctl metrics against local mode', () => {
   let cwd: string;
