@@ -168,6 +168,7 @@ describe('Records', () => {
     it('throws LockHeld naming the holder read back from the table when the condition fails', async () => {
       db.on(PutCommand).rejects(conditionFailed());
       db.on(GetCommand, { Key: keys.lock('web', 'prod') }).resolves({ Item: { ...keys.lock('web', 'prod'), holder: 'dep-0' } });
+      db.on(GetCommand, { Key: keys.meta('dep-0') }).resolves({ Item: { ...keys.meta('dep-0'), status: 'RUNNING' } });
 
       const error = await records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600).catch((e: unknown) => e);
 
@@ -175,6 +176,22 @@ describe('Records', () => {
       expect(error).toMatchObject({ name: 'LockHeld', holder: 'dep-0', message: 'web/prod is locked by deployment dep-0' });
       expect((error as LockHeld).cause).toBeInstanceOf(ConditionalCheckFailedException);
       expect(db).toReceiveCommandWith(GetCommand, { Key: keys.lock('web', 'prod'), ConsistentRead: true });
+    });
+
+    it('takes over a lock whose holder has ended and is releasing it, only from that holder', async () => {
+      db.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
+      db.on(GetCommand, { Key: keys.lock('web', 'prod') }).resolves({ Item: { ...keys.lock('web', 'prod'), holder: 'dep-0' } });
+      db.on(GetCommand, { Key: keys.meta('dep-0') }).resolves({
+        Item: { ...keys.meta('dep-0'), status: 'SUCCEEDED', endedAt: '2025-12-31T23:59:59.000Z' },
+      });
+
+      await records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600);
+
+      expect(db).toReceiveNthCommandWith(PutCommand, 2, {
+        Item: expect.objectContaining({ holder: DEPLOYMENT_ID }),
+        ConditionExpression: 'attribute_not_exists(pk) OR holder = :ended',
+        ExpressionAttributeValues: { ':ended': 'dep-0' },
+      });
     });
 
     it('still throws LockHeld when the lock vanished before it could be read back', async () => {

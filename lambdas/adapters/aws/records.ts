@@ -163,8 +163,30 @@ export class Records {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
       const holder = String(Item?.holder ?? 'another deployment');
+      // A holder that has ended is releasing the lock this very moment: take it over from that holder only.
+      if (Item?.holder && (await this.hasEnded(String(Item.holder)))) {
+        try {
+          await this.db.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: { ...keys.lock(app, env), holder: deploymentId, acquiredAt: now.toISOString(), expiresAt },
+              ConditionExpression: 'attribute_not_exists(pk) OR holder = :ended',
+              ExpressionAttributeValues: { ':ended': Item.holder },
+            }),
+          );
+          return;
+        } catch (retry) {
+          if (!(retry instanceof ConditionalCheckFailedException)) throw retry;
+        }
+      }
       throw new LockHeld(holder, `${app}/${env} is locked by deployment ${holder}`, { cause: error });
     }
+  }
+
+  /** Whether a deployment has reached its terminal status (its lock is about to be released). */
+  private async hasEnded(id: string): Promise<boolean> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.meta(id), ConsistentRead: true }));
+    return Boolean(Item?.endedAt);
   }
 
   /** Releases the lock if this deployment holds it; returns whether it did. */
@@ -214,6 +236,8 @@ export class Records {
   async getLiveLockHolder(app: string, env: string, now: Date): Promise<string | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(app, env), ConsistentRead: true }));
     if (!Item || Number(Item.expiresAt) < Math.floor(now.getTime() / 1000)) return undefined;
+    // A holder that has ended is about to release it (acquireLock takes it over).
+    if (await this.hasEnded(String(Item.holder))) return undefined;
     return Item.holder as string;
   }
 
