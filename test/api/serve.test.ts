@@ -363,9 +363,18 @@ describe('GET /deployments', () => {
   it('pages through the release history of an app and environment, newest first', async () => {
     for (const version of ['1.0.0', '1.1.0']) {
       const id = `api-history-${version.replaceAll('.', '-')}`;
-      await call('POST', '/deployments', spec('api-history', { deploymentId: id, version }));
+      // The second starts as soon as the first has ended, while the first may still be releasing its lock.
+      expect((await call('POST', '/deployments', spec('api-history', { deploymentId: id, version }))).status).toBe(202);
       await ended(id);
     }
+    // The release is written just after the record ends.
+    await vi.waitFor(
+      async () => {
+        const all = await call('GET', '/deployments?app=api-history&env=test');
+        if (all.body.items.length < 2) throw new Error('the second release is not written yet');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
 
     const first = await call('GET', '/deployments?app=api-history&env=test&limit=1');
     expect(first.status).toBe(200);
