@@ -465,6 +465,18 @@ describe('Records', () => {
       });
     });
 
+    it('keys the release by the end time the record keeps, so that a retried close writes the same item', async () => {
+      db.on(PutCommand).resolves({});
+      const record = metaItem(specOf(), 'SUCCEEDED', { endedAt: '2025-12-31T23:30:00.000Z' });
+
+      await records.putRelease(record, 'SUCCEEDED', NOW);
+      await records.putRelease(record, 'SUCCEEDED', new Date('2026-01-01T00:05:00.000Z'));
+
+      const items = db.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+      expect(items.map((item) => item?.sk)).toEqual(['RELEASE#2025-12-31T23:30:00.000Z', 'RELEASE#2025-12-31T23:30:00.000Z']);
+      expect(items[1]).toMatchObject({ endedAt: '2025-12-31T23:30:00.000Z', durationSeconds: 1800 });
+    });
+
     it("stores the spec's commit time and the deployment a manual rollback undoes, for the DORA metrics", async () => {
       db.on(PutCommand).resolves({});
       const record = metaItem(

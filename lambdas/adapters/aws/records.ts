@@ -417,20 +417,26 @@ export class Records {
   }
 
   /** One line of the app+env's release history; commitTime and rollbackOf (from the spec) only when set, for the DORA metrics. */
+  /**
+   * Records the release at the deployment's own end time (set once by
+   * finishDeployment), so that a retried close writes the same item again
+   * rather than a second release.
+   */
   async putRelease(record: DeploymentRecord, status: DeploymentStatus, now: Date): Promise<void> {
     const { spec } = record;
+    const endedAt = record.endedAt ?? now.toISOString();
     await this.db.send(
       new PutCommand({
         TableName: this.table,
         Item: {
-          ...keys.release(spec.app, spec.environment, now.toISOString()),
+          ...keys.release(spec.app, spec.environment, endedAt),
           deploymentId: record.deploymentId,
           version: spec.version,
           previousVersion: spec.previousVersion ?? null,
           status,
           startedAt: record.createdAt,
-          endedAt: now.toISOString(),
-          durationSeconds: Math.round((now.getTime() - Date.parse(record.createdAt)) / 1000),
+          endedAt,
+          durationSeconds: Math.round((Date.parse(endedAt) - Date.parse(record.createdAt)) / 1000),
           ...(spec.commitTime ? { commitTime: spec.commitTime } : {}),
           ...(spec.rollbackOf ? { rollbackOf: spec.rollbackOf } : {}),
         },
