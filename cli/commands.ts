@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { RecordNotFound } from '../lambdas/adapters/aws/records.ts';
 import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
 import { bakeSecondsFor, PlanRefused, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
@@ -15,6 +16,16 @@ import { BadInput } from './spec-input.ts';
 
 /** Exit codes: 0 success, 1 deployment failed or rolled back, 2 bad input, 3 anything else went wrong. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, error: 3 } as const;
+
+/** The person running the command (for the audit trail when no name is given). */
+export function osUser(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Where a command writes: the answer on stdout, progress on stderr when --json. */
 export interface Output {

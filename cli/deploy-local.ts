@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Records } from '../lambdas/adapters/aws/records.ts';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
+import { Locked, startChecks } from '../lambdas/service/deployments.ts';
+import { osUser } from './commands.ts';
 import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
 import type { EventLog, LocalRun } from './local/runner.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
@@ -65,19 +67,18 @@ export async function deployLocal(
     const rawSpec = typeof input === 'object' ? input : await input(session.orchestrator.records);
     const spec = validate(rawSpec);
     const id = spec.deploymentId ?? randomUUID();
-    const existing = await session.orchestrator.records.getDeployment(id).catch(() => undefined);
-    if (existing) {
-      throw new BadInput(
-        `deployment ${id} exists already (${existing.status}); nothing was started. Follow it with \`deployctl watch --local ${id}\`, or give a new --deployment-id`,
-      );
-    }
     if (options.resetFleet && (await workspace.anyRunning())) {
       throw new BadInput('--reset-fleet: another local process runs a deployment on this fleet; wait for it or abort it first');
     }
-    const holder = await session.orchestrator.records.getLiveLockHolder(spec.app, spec.environment, new Date());
-    if (holder && holder !== id) {
+    const existing = await startChecks(session.orchestrator.records, spec, id, new Date()).catch((error: unknown) => {
+      if (!(error instanceof Locked)) throw error;
       throw new BadInput(
-        `${spec.app}/${spec.environment} is locked by deployment ${holder}; nothing was started. Wait for it (\`deployctl watch --local ${holder}\`) or abort it (\`deployctl abort --local ${holder}\`)`,
+        `${error.message}; nothing was started. Follow it with \`deployctl watch --local ${error.holder}\` or abort it with \`deployctl abort --local ${error.holder}\``,
+      );
+    });
+    if (existing) {
+      throw new BadInput(
+        `deployment ${id} exists already (${existing.status}); nothing was started. Follow it with \`deployctl watch --local ${id}\`, or give a new --deployment-id`,
       );
     }
     let hosts: string[];
@@ -166,7 +167,7 @@ async function runWithProgress(
     if (interrupted) process.exit(130);
     interrupted = true;
     print('  ! abort requested (Ctrl-C again to quit now): stopping after the current wave and rolling back');
-    void orchestrator.control({ deploymentId, action: 'abort', by: process.env.USER ?? 'local user', comment: 'Ctrl-C' });
+    void orchestrator.control({ deploymentId, action: 'abort', by: osUser(), comment: 'Ctrl-C' });
   };
   process.on('SIGINT', onInterrupt);
   onSigint(onInterrupt);
@@ -266,7 +267,7 @@ async function decide(
     print(`  ✓ wave ${wave} approved by ${autoApprove} (--auto-approve)`);
     return { approve: true, by: autoApprove };
   }
-  const by = process.env.USER ?? 'local user';
+  const by = osUser();
   print(`  ? wave ${wave} waits for an approval: deployctl approve --local ${deploymentId} (or reject)`);
   if (!process.stdin.isTTY) return undefined;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });

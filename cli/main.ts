@@ -1,9 +1,8 @@
-import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { manualRollbackSpec } from '../lambdas/core/rollback.ts';
 import { type Backend, openBackend, type TargetOptions } from './backend.ts';
 import * as commands from './commands.ts';
-import { EXIT, output, refusalsAsBadInput, summary } from './commands.ts';
+import { EXIT, osUser, output, refusalsAsBadInput, summary } from './commands.ts';
 import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER } from './local/fleet-setup.ts';
 import { metrics, sinceFlag } from './metrics.ts';
 
@@ -155,22 +154,13 @@ async function withBackend(opts: Record<string, unknown>, body: (backend: Backen
   }
 }
 
-/** The person running the command. */
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
-
 function who(opts: { by?: string }): string {
-  return opts.by ?? process.env.USER ?? osUser();
+  return opts.by ?? osUser();
 }
 
 /** Who asked for a deployment: the flag, else the spec (file or demo), else the person running the command. */
 function withRequester(spec: Record<string, unknown>): Record<string, unknown> {
-  return spec.requestedBy ? spec : { ...spec, requestedBy: process.env.USER ?? osUser() };
+  return spec.requestedBy ? spec : { ...spec, requestedBy: osUser() };
 }
 
 function localRunOptions(opts: Record<string, unknown>, json: boolean, print: (line: string) => void) {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { userInfo } from 'node:os';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeploymentSpec } from '../lambdas/core/spec.ts';
 import { type ApiOptions, createApi, resolveRoute } from '../lambdas/handlers/api.ts';
 import { type Executions, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
+import { osUser } from './commands.ts';
 import { LocalExecutions } from './local/executions.ts';
 import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
@@ -132,14 +132,6 @@ function refuseBrowserRequest(req: IncomingMessage): { statusCode: number; error
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 /** Names other than loopback the server answers to (set when it listens on another address). */
 const ALLOWED_HOSTS = new Set<string>();
-
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'user';
-  }
-}
 
 /** The body as text, or undefined when it exceeds `limit` bytes (the rest is drained, not kept). */
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {

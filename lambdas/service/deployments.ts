@@ -115,10 +115,7 @@ export function createDeploymentService(deps: ServiceDeps) {
     const spec = parsed.data;
     const strategy = spec.strategy.type;
 
-    const existing = await deps.records.getDeployment(deploymentId).catch((error: unknown) => {
-      if (error instanceof RecordNotFound) return undefined;
-      throw error;
-    });
+    const existing = await startChecks(deps.records, spec, deploymentId, deps.clock.now());
     if (existing) {
       if (!sameDeployment(existing, spec)) {
         throw new IdTaken(
@@ -126,10 +123,6 @@ export function createDeploymentService(deps: ServiceDeps) {
         );
       }
       return { deploymentId, strategy, started: false, status: existing.status };
-    }
-    const holder = await deps.records.getLiveLockHolder(spec.app, spec.environment, deps.clock.now());
-    if (holder && holder !== deploymentId) {
-      throw new Locked(holder, `${spec.app}/${spec.environment} is locked by deployment ${holder}; wait for it to end or abort it`);
     }
     // The execution name is the deployment id: StartExecution with the same name and input answers the same execution.
     const { executionArn } = await deps.executions.start(strategy, deploymentId, request);
@@ -191,6 +184,29 @@ export function createDeploymentService(deps: ServiceDeps) {
 }
 
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
+
+/**
+ * What every start checks before anything runs: the deployment that already
+ * has this id (returned: the caller decides whether it is a repeat), or else
+ * a live lock on the app+env held by another deployment (Locked).
+ */
+export async function startChecks(
+  records: Records,
+  spec: Pick<DeploymentSpec, 'app' | 'environment'>,
+  deploymentId: string,
+  now: Date,
+): Promise<DeploymentRecord | undefined> {
+  const existing = await records.getDeployment(deploymentId).catch((error: unknown) => {
+    if (error instanceof RecordNotFound) return undefined;
+    throw error;
+  });
+  if (existing) return existing;
+  const holder = await records.getLiveLockHolder(spec.app, spec.environment, now);
+  if (holder && holder !== deploymentId) {
+    throw new Locked(holder, `${spec.app}/${spec.environment} is locked by deployment ${holder}; wait for it to end or abort it`);
+  }
+  return undefined;
+}
 
 /** What makes two requests the same deployment (who asked and the resolved previous version aside). */
 const IDENTITY = ['app', 'environment', 'version', 'targets', 'command', 'rollbackCommand', 'strategy', 'gates', 'window'] as const;
