@@ -68,9 +68,9 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
     });
     // A folder with no deployment yet gets its (empty) table, so that reads answer "no record".
     if (!(await tableExists(workspace.endpoint, workspace.tableName))) {
-      // Loaded only here: synthesizing even the table stack costs seconds.
-      const { synthesizeTable } = await import('./local/synth.ts');
-      await createTable(workspace.endpoint, workspace.tableName, synthesizeTable());
+      // Loaded only here: synthesizing even the table stack costs seconds (once per change of the sources: it is cached).
+      const { cachedTable } = await import('./local/synth-cache.ts');
+      await createTable(workspace.endpoint, workspace.tableName, await cachedTable());
     }
     const records = new Records(localDocumentClient(workspace.endpoint), workspace.tableName);
     const service = createDeploymentService({

@@ -3,6 +3,7 @@ import { RecordNotFound } from '../lambdas/adapters/aws/records.ts';
 import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
 import { bakeSecondsFor, PlanRefused, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
 import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '../lambdas/core/records.ts';
+import { type RegionView, regionViews } from '../lambdas/core/regions.ts';
 import { RollbackRefused } from '../lambdas/core/rollback.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import { checkWindow } from '../lambdas/core/window.ts';
@@ -110,7 +111,16 @@ export function describe(view: DeploymentView, note?: string): string[] {
     );
   }
   for (const check of record.checks?.filter((c) => !c.passed) ?? []) lines.push(`  ✗ ${check.name}: ${check.reason}`);
+  for (const region of view.regions ?? []) lines.push(regionLine(region, record.regionWaves?.length ?? 0));
   return lines;
+}
+
+/** A region of a multi-region deployment: `region wave 2/2 eu-west-1: SUCCEEDED, 12 hosts (12 ok, 0 failed), 41s (dep-eu-west-1)`. */
+function regionLine(region: RegionView, waveCount: number): string {
+  const counts = region.hosts !== undefined ? `, ${region.hosts} hosts (${region.succeeded ?? 0} ok, ${region.failed ?? 0} failed)` : '';
+  const took = region.durationSeconds !== undefined ? `, ${region.durationSeconds}s` : '';
+  const rollback = region.rollback ? `; rollback ${region.rollback.deploymentId}: ${region.rollback.status}` : '';
+  return `  region wave ${region.wave + 1}/${waveCount} ${region.region}: ${region.status}${counts}${took} (${region.deploymentId})${region.reason ? ` — ${region.reason}` : ''}${rollback}`;
 }
 
 /** Local mode: an active deployment whose process is gone will never move again. */
@@ -140,6 +150,7 @@ export async function watch(
 ): Promise<number> {
   let last = '';
   const seenWaves = new Map<number, string>();
+  const seenRegions = new Map<string, string>();
   const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Number.POSITIVE_INFINITY;
   for (;;) {
     const view = await refusalsAsBadInput(() => backend.service.get(deploymentId));
@@ -154,6 +165,12 @@ export async function watch(
           ? `  ${wave.failed ? '✗' : '✓'} wave ${wave.wave + 1}/${total}: ${wave.succeeded ?? 0} ok, ${wave.failed ?? 0} failed`
           : `  … wave ${wave.wave + 1}/${total}: ${wave.hosts} hosts running`,
       );
+    }
+    for (const region of view.regions ?? []) {
+      const key = `${region.status}:${region.rollback?.status ?? ''}`;
+      if (seenRegions.get(region.region) === key || region.status === 'PENDING') continue;
+      seenRegions.set(region.region, key);
+      out.line(regionLine(region, record.regionWaves?.length ?? 0));
     }
     const alarms = await alarmSummary(backend, record);
     const headline = `${record.status}${alarms} · hosts ${counts.succeeded}/${counts.hosts} done, ${counts.failed} failed${record.gate ? ` · waiting for ${record.gate.kind === 'approval' ? `approval of wave ${record.gate.wave + 1}` : 'resume'}` : ''}${record.control ? ` · ${record.control.action.toLowerCase()} requested` : ''}`;
@@ -385,5 +402,6 @@ export function summary(record: DeploymentRecord) {
     rolledBack: record.rolledBack,
     createdAt: record.createdAt,
     endedAt: record.endedAt,
+    ...(record.regions ? { regions: regionViews(record) } : {}),
   };
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Records } from '../lambdas/adapters/aws/records.ts';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
+import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import { Locked, startChecks } from '../lambdas/service/deployments.ts';
 import { osUser } from './commands.ts';
 import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
+import { LocalRegions, type LocalRegionsOptions } from './local/regions.ts';
 import type { EventLog, LocalRun } from './local/runner.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace } from './local/workspace.ts';
@@ -27,6 +30,8 @@ export interface LocalDeployOptions {
   readonly print: (line: string) => void;
   /** Approve every wave in this name; otherwise ask at the terminal (and reject when there is none). */
   readonly autoApprove?: string;
+  /** Multi-region: the one region whose fleet gets the faults. @default every region's */
+  readonly faultRegion?: string;
 }
 
 export interface LocalDeployResult {
@@ -47,7 +52,7 @@ export async function deployLocal(
   input: Record<string, unknown> | ((records: Records) => Promise<Record<string, unknown>>),
   options: LocalDeployOptions,
 ): Promise<LocalDeployResult> {
-  if (typeof input === 'object') validate(input);
+  if (typeof input === 'object' && isMultiRegion(validate(input))) return deployRegionsLocal(input, options);
   const print = options.print;
   const workspace = await openWorkspace({
     stateDir: options.stateDir,
@@ -282,4 +287,153 @@ async function decide(
   } finally {
     prompt.close();
   }
+}
+
+/**
+ * `deployctl deploy --local` with `regions` or `regionWaves`: one local region
+ * per region (its own fleet and table; the local region, us-east-1, keeps the
+ * folder's fleet and table, and is also the control region, whose table holds
+ * the multi-region record), the fan-out machine in this process, the local
+ * bus between them, and a progress line per region wave and per region.
+ */
+async function deployRegionsLocal(rawSpec: Record<string, unknown>, options: LocalDeployOptions): Promise<LocalDeployResult> {
+  const print = options.print;
+  const spec = validate(rawSpec);
+  const waves = regionWavesOf(spec);
+  const names = waves.flat();
+  if (options.faultRegion && !names.includes(options.faultRegion)) {
+    throw new BadInput(`--fault-region ${options.faultRegion} is not one of the deployment's regions (${names.join(', ')})`);
+  }
+  const workspace = await openWorkspace({
+    stateDir: options.stateDir,
+    ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
+    ...(options.tableName ? { tableName: options.tableName } : {}),
+  });
+  let local: LocalRegions | undefined;
+  try {
+    const started = Date.now();
+    // Loaded here, for multi-region runs only: it loads aws-cdk-lib, which single-region runs do without (synth-cache.ts).
+    const { LOCAL_REGION, synthesizeMultiRegion } = await import('./local/synth.ts');
+    const id = spec.deploymentId ?? randomUUID();
+    const tableOf = (region: string) => (region === LOCAL_REGION ? workspace.tableName : `${workspace.tableName}-${region}`);
+    const fleetOf = (region: string) =>
+      region === LOCAL_REGION ? workspace.fleetDir : path.join(workspace.stateDir, 'regions', region, 'fleet');
+    const regions: Record<string, LocalRegionsOptions['regions'][string]> = {};
+    const hosts: Record<string, number> = {};
+    for (const region of names) {
+      try {
+        const faults = !options.faultRegion || options.faultRegion === region ? options.faults : {};
+        hosts[region] = (
+          await prepareLocalFleet(fleetOf(region), spec, {
+            ...(options.hosts !== undefined ? { hosts: options.hosts } : {}),
+            faults,
+            reset: Boolean(options.resetFleet),
+          })
+        ).length;
+      } catch (error) {
+        if (error instanceof FleetMismatch) throw new BadInput(`${region}: ${error.message}`);
+        throw error;
+      }
+      regions[region] = { fleetDir: fleetOf(region), tableName: tableOf(region), callbackInbox: workspace.inbox };
+    }
+    local = await LocalRegions.start({
+      synthesized: synthesizeMultiRegion(),
+      endpoint: workspace.endpoint,
+      controlTable: workspace.tableName,
+      regions,
+    });
+    const existing = await startChecks(local.records, spec, id, new Date()).catch((error: unknown) => {
+      if (!(error instanceof Locked)) throw error;
+      throw new BadInput(`${error.message}; nothing was started`);
+    });
+    if (existing) {
+      throw new BadInput(`deployment ${id} exists already (${existing.status}); nothing was started. Give a new --deployment-id`);
+    }
+    print(
+      `deployctl: multi-region ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} in ${waves.length} region wave(s): ${waves.map((w) => w.join(' + ')).join(' → ')}`,
+    );
+    print(`  state: ${workspace.stateDir}; each region has its own local fleet and table (${names.map(tableOf).join(', ')})`);
+    print(`  state machines synthesized from the CDK stacks; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`);
+    await workspace.running(id);
+    const run = await runRegionsWithProgress(local, spec, { ...rawSpec, deploymentId: id }, id, options, waves, hosts, tableOf);
+    await workspace.finished(id);
+    const record = await local.records.getDeployment(id).catch(() => undefined);
+    const status = record?.status ?? run.status;
+    print(
+      `${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(Date.now() - started)}${record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : ''}`,
+    );
+    return { run, record };
+  } finally {
+    local?.close();
+    await workspace.close();
+  }
+}
+
+/** Runs the fan-out with a line per region wave, per region's request, waves and end. */
+async function runRegionsWithProgress(
+  local: LocalRegions,
+  spec: DeploymentSpec,
+  rawSpec: Record<string, unknown>,
+  deploymentId: string,
+  options: LocalDeployOptions,
+  waves: string[][],
+  hosts: Readonly<Record<string, number>>,
+  tableOf: (region: string) => string,
+): Promise<LocalRun> {
+  const print = options.print;
+  const requestedAt = new Map<string, number>();
+  const announced = new Set<number>();
+  local.onBusEvent((event) => {
+    const { region, phase } = event.detail;
+    const key = `${region}/${phase}`;
+    if (event.detailType === REGIONAL_REQUESTED) {
+      const wave = waves.findIndex((w) => w.includes(region));
+      if (phase === 'deploy' && !announced.has(wave)) {
+        announced.add(wave);
+        print(`  region wave ${wave + 1}/${waves.length}: ${waves[wave]?.join(', ')}`);
+      }
+      requestedAt.set(key, Date.now());
+      print(
+        `    → ${region}: ${phase === 'rollback' ? 'rollback' : 'deployment'} ${event.detail.deploymentId} requested (${hosts[region] ?? 0} local hosts, table ${tableOf(region)})`,
+      );
+      return;
+    }
+    if (event.detailType === REGIONAL_COMPLETED) {
+      const took = seconds(Date.now() - (requestedAt.get(key) ?? Date.now()));
+      const d = event.detail;
+      print(
+        `  ${d.status === 'SUCCEEDED' ? '✓' : '✗'} ${region}${phase === 'rollback' ? ' rollback' : ''} ${d.status}: ${d.succeeded}/${d.hosts} hosts done, ${d.failed} failed (${took})${d.reason ? ` — ${d.reason}` : ''}`,
+      );
+    }
+  });
+  for (const [region, orchestrator] of local.orchestrators) {
+    orchestrator.events.onEvent((event) => {
+      const { status } = event.detail;
+      const id = String(event.detail.deploymentId);
+      if (status === 'WAVE_COMPLETED') {
+        const count = event.detail.hosts ?? 0;
+        print(
+          `      ${region}: wave ${Number(event.detail.wave) + 1} done, ${count} host${count === 1 ? '' : 's'}, ${event.detail.failed ?? 0} failed`,
+        );
+      } else if (status === 'ROLLING_BACK') {
+        print(`      ${region}: rolling back the changed hosts`);
+      } else if (status === 'AWAITING_APPROVAL') {
+        const wave = Number(event.detail.wave) + 1;
+        if (options.autoApprove) {
+          print(`      ${region}: wave ${wave} approved by ${options.autoApprove} (--auto-approve)`);
+          void orchestrator.control({ deploymentId: id, by: options.autoApprove, action: 'approve' }).catch((error: unknown) => {
+            print(`      (${(error as Error).message})`);
+          });
+        } else {
+          print(`      ${region}: wave ${wave} waits for an approval: deployctl approve --local ${id} --table ${tableOf(region)}`);
+        }
+      }
+    });
+  }
+  const onEvent = (event: EventLog) => {
+    if (event.type === 'StateEntered' && 'state' in event && event.state.name === 'Bake Between Region Waves') {
+      print(`    bake between region waves: ${String(spec.regionPolicy?.bakeSeconds ?? 0)}s (locally 0 s)`);
+    }
+  };
+  return local.execute(rawSpec, { executionName: deploymentId, onEvent });
 }

@@ -118,6 +118,51 @@ function withSpec(command: Command): Command {
     .option('--demo', 'with --local: start from the demo spec (demo-web 2.0.0 on 12 local hosts); flags override it');
 }
 
+/** Multi-region flags of `deploy`. */
+function withRegions(command: Command): Command {
+  return command
+    .option('--regions <list>', 'deploy region by region, one region per wave, e.g. us-east-1,eu-west-1 (multi-region fan-out)')
+    .option(
+      '--region-waves <waves>',
+      'region waves: regions of a wave joined by ",", waves by ";", e.g. "us-east-1;eu-west-1,ap-southeast-2"',
+    )
+    .option(
+      '--on-region-failure <policy>',
+      'stop (default): a failed region stops the later waves; rollbackAll: also roll back the regions done',
+    )
+    .option('--region-bake-seconds <n>', 'wait between region waves (default 0)')
+    .option(
+      '--fault-region <region>',
+      'with --local and regions: the region whose fleet gets the --fail-hosts / --offline-hosts / --alarm-in-wave faults',
+    );
+}
+
+/** Lays the multi-region flags over the spec (the schema validates them). */
+function regionFlags(spec: Record<string, unknown>, opts: Record<string, unknown>): Record<string, unknown> {
+  const list = (text: string) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const out = { ...spec };
+  if (opts.regions !== undefined) out.regions = list(String(opts.regions));
+  if (opts.regionWaves !== undefined) out.regionWaves = String(opts.regionWaves).split(';').map(list);
+  if (opts.onRegionFailure !== undefined || opts.regionBakeSeconds !== undefined) {
+    const bake =
+      opts.regionBakeSeconds === undefined
+        ? undefined
+        : /^\d+$/.test(String(opts.regionBakeSeconds))
+          ? Number(opts.regionBakeSeconds)
+          : opts.regionBakeSeconds;
+    out.regionPolicy = {
+      ...(spec.regionPolicy as Record<string, unknown> | undefined),
+      ...(opts.onRegionFailure !== undefined ? { onFailure: opts.onRegionFailure } : {}),
+      ...(bake !== undefined ? { bakeSeconds: bake } : {}),
+    };
+  }
+  return out;
+}
+
 /** What `deploy --local` and `rollback --local` need to run a deployment in this process. */
 function withLocalRun(command: Command): Command {
   return command
@@ -230,16 +275,19 @@ Examples:
       exitCode = await body(...(args as never[]));
     };
 
-  withLocalRun(withSpec(withTarget(program.command('deploy'))))
+  withRegions(withLocalRun(withSpec(withTarget(program.command('deploy')))))
     .description('Start a deployment and follow it to the end (locally it runs in this process).')
     .action(
       act(async (opts: Record<string, unknown>) => {
         const json = Boolean(opts.json);
         const out = output(json);
-        const spec = await specFromInput(opts);
+        const spec = regionFlags(await specFromInput(opts), opts);
         const input = withRequester(opts.demo ? demoSpec(spec) : spec);
         if (opts.local) {
-          const { run, record } = await deployLocal(input, localRunOptions(opts, json, out.line));
+          const { run, record } = await deployLocal(input, {
+            ...localRunOptions(opts, json, out.line),
+            ...(opts.faultRegion ? { faultRegion: String(opts.faultRegion) } : {}),
+          });
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
           else if (record) out.line(JSON.stringify(summary(record), null, 2));
           return record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
@@ -377,13 +425,19 @@ Examples:
     )
     .argument('<deployment-id>', 'the finished deployment to undo')
     .option('--by <who>', 'who asks, for the audit trail (default: $USER)')
+    .option(
+      '--emergency',
+      'every host at once, with no approval, bake, alarm gate or maintenance window; a host that fails leaves the hosts as they are',
+    )
     .action(
-      act(async (id: string, opts: Record<string, unknown> & { by?: string }) => {
+      act(async (id: string, opts: Record<string, unknown> & { by?: string; emergency?: boolean }) => {
         const json = Boolean(opts.json);
         const out = output(json);
+        const emergency = Boolean(opts.emergency);
         if (opts.local) {
           const { run, record } = await deployLocal(
-            async (records) => refusalsAsBadInput(async () => ({ ...manualRollbackSpec(await records.getDeployment(id), who(opts)) })),
+            async (records) =>
+              refusalsAsBadInput(async () => ({ ...manualRollbackSpec(await records.getDeployment(id), who(opts), { emergency }) })),
             localRunOptions(opts, json, out.line),
           );
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
@@ -391,7 +445,7 @@ Examples:
           return record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
         }
         return withBackend(opts, async (backend) => {
-          const started = await refusalsAsBadInput(() => backend.service.rollback(id, who(opts)));
+          const started = await refusalsAsBadInput(() => backend.service.rollback(id, who(opts), { emergency }));
           out.line(`deployctl: rollback of ${id} started as deployment ${started.deploymentId}`);
           if (opts.wait === false) {
             out.result(started);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeploymentSpec } from '../lambdas/core/spec.ts';
-import { type ApiOptions, createApi, resolveRoute } from '../lambdas/handlers/api.ts';
+import { type ApiOptions, createApi, MAX_BODY_BYTES, resolveRoute } from '../lambdas/handlers/api.ts';
 import { type Executions, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
 import { osUser } from './commands.ts';
@@ -12,8 +12,8 @@ import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
 
-/** Bodies larger than this are refused (413): a spec is a few kilobytes. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** Bodies larger than this are refused (413), as the API handler refuses them. */
+export { MAX_BODY_BYTES };
 
 /** Header that names the local caller (a webhook, a teammate); it stands in for the IAM identity API Gateway would give. */
 export const CALLER_HEADER = 'x-deployctl-caller';

@@ -1,4 +1,5 @@
 import type { StatusChangeDetail } from './core/events.ts';
+import type { RegionalCompleted, RegionalRequested } from './core/regions.ts';
 
 /**
  * What the core and the handlers need from the outside world. The AWS
@@ -46,6 +47,12 @@ export interface FleetCommands {
   send(request: CommandRequest): Promise<string>;
   /** Every host's invocation of a command (all pages). */
   invocations(commandId: string): Promise<Invocation[]>;
+  /**
+   * The id of a command already sent to `instanceId` with exactly this
+   * document and comment since `after`, if any (SSM ListCommands): how a
+   * retried send finds the command an earlier attempt sent before it died.
+   */
+  findCommand(query: { instanceId: string; document: string; comment: string; after: Date }): Promise<string | undefined>;
 }
 
 export interface HostInfo {
@@ -96,9 +103,14 @@ export interface StatusEvent {
   readonly detail: StatusChangeDetail;
 }
 
+/** Multi-region: between the control region and a region (see lambdas/core/regions.ts). */
+export type RegionalEvent =
+  | { readonly detailType: 'Regional Deployment Requested'; readonly detail: RegionalRequested }
+  | { readonly detailType: 'Regional Deployment Completed'; readonly detail: RegionalCompleted };
+
 /** EventBridge. */
 export interface Events {
-  put(event: StatusEvent): Promise<void>;
+  put(event: StatusEvent | RegionalEvent): Promise<void>;
 }
 
 export interface Clock {

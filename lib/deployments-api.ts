@@ -10,7 +10,8 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { LISTING_INDEX } from '../lambdas/core/records.ts';
 import { DeploymentSpec } from '../lambdas/core/spec.ts';
-import { API_ROUTES, type ApiRoute, ControlBody } from '../lambdas/handlers/api.ts';
+import { API_ROUTES, type ApiRoute, ControlBody, RollbackBody } from '../lambdas/handlers/api.ts';
+import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
 /** Requests per second (steady) and burst that API Gateway lets through before answering 429. */
@@ -74,6 +75,8 @@ export class DeploymentsApi extends Construct {
   public readonly specModel: apigateway.Model;
   /** The `{comment}` model of the controls. */
   public readonly controlModel: apigateway.Model;
+  /** The `{emergency}` model of a manual rollback. */
+  public readonly rollbackModel: apigateway.Model;
   /** The role API Gateway writes logs with, when this construct sets it (accountCloudWatchRole). */
   public readonly cloudWatchRole?: iam.Role;
 
@@ -171,6 +174,12 @@ export class DeploymentsApi extends Construct {
       description: 'approve, reject, abort, pause, resume: an optional comment for the audit trail',
       schema: { ...apiGatewaySchema(ControlBody), title: 'ControlRequest' },
     });
+    this.rollbackModel = this.api.addModel('RollbackModel', {
+      contentType: 'application/json',
+      modelName: 'RollbackRequest',
+      description: 'a manual rollback: emergency (every host at once, no approval, bake, alarm gate or window) or not',
+      schema: { ...apiGatewaySchema(RollbackBody), title: 'RollbackRequest' },
+    });
 
     // One permission for the whole API instead of two per method.
     const integration = new apigateway.LambdaIntegration(this.function, { proxy: true, scopePermissionToMethod: false });
@@ -179,7 +188,7 @@ export class DeploymentsApi extends Construct {
         authorizationType: apigateway.AuthorizationType.IAM,
         requestValidator: this.requestValidator,
         requestParameters: requestParameters(route),
-        ...(requestModel(route, this.specModel, this.controlModel) ?? {}),
+        ...(requestModel(route, { start: this.specModel, control: this.controlModel, rollback: this.rollbackModel }) ?? {}),
       });
     }
   }
@@ -193,16 +202,9 @@ export class DeploymentsApi extends Construct {
   private grantServiceCalls(props: DeploymentsApiProps): void {
     const fn = this.function;
     // Reads of records, waves, hosts, events and releases; the controls update META and append an audit event.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [props.table.tableArn],
-      }),
-    );
+    grantTableCalls(props.table, fn, ['GetItem', 'Query', 'PutItem', 'UpdateItem']);
     // GET /deployments without app and env: the listing index, newest first.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${LISTING_INDEX}`] }),
-    );
+    grantTableCalls(props.table, fn, ['Query'], { index: LISTING_INDEX });
     const machineArns = Object.values(props.stateMachines).map((m) => m.stateMachineArn);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machineArns }));
     // approve, reject, abort and resume answer the waiting gate's task token.
@@ -252,10 +254,13 @@ function requestParameters(route: ApiRoute): Record<string, boolean> {
   return params;
 }
 
-function requestModel(route: ApiRoute, spec: apigateway.IModel, control: apigateway.IModel) {
-  if (route.operation === 'start') return { requestModels: { 'application/json': spec } };
-  if (route.operation === 'control') return { requestModels: { 'application/json': control } };
-  return undefined;
+/** The model a route's body is checked against: every POST has one. */
+function requestModel(route: ApiRoute, models: Readonly<Record<'start' | 'control' | 'rollback', apigateway.IModel>>) {
+  if (route.method !== 'POST') return undefined;
+  if (route.operation !== 'start' && route.operation !== 'control' && route.operation !== 'rollback') {
+    throw new Error(`DeploymentsApi: POST ${route.resource} has no request model`);
+  }
+  return { requestModels: { 'application/json': models[route.operation] } };
 }
 
 /** JSON Schema draft-04 keywords that API Gateway models take. */

@@ -1,6 +1,7 @@
 import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { DeploymentsApi } from './deployments-api.ts';
+import { FAN_OUT_INVOKED, type RegionFanOut } from './multi-region.ts';
 import type { HandlerName } from './orchestrator-functions.ts';
 import type { PipelineDeployments } from './pipeline-deployments.ts';
 import type { RegionalStack } from './regional-stack.ts';
@@ -10,6 +11,8 @@ const DESCRIBE_INSTANCES = 'ssm:DescribeInstanceInformation supports no resource
 const DESCRIBE_ALARMS =
   'cloudwatch:DescribeAlarms reads gate alarms chosen per deployment (by name, prefix or tag), and returns composite alarms only when scoped to *';
 const LIST_INVOCATIONS = 'ssm:ListCommandInvocations supports no resource-level permissions';
+const LIST_COMMANDS =
+  'ssm:ListCommands (how a retried send finds the command an earlier attempt sent) supports no resource-level permissions';
 const DESCRIBE_LISTENERS = 'elasticloadbalancing:DescribeListeners supports no resource-level permissions';
 /** Functions that EventBridge or a caller invokes, never a state machine. */
 const NOT_INVOKED_BY_STATE_MACHINES: readonly HandlerName[] = ['commandCallback', 'controlDeployment', 'executionStatus'];
@@ -21,7 +24,7 @@ const WILDCARD_REASONS: Record<HandlerName, readonly string[]> = {
   validateSpec: [XRAY],
   planWaves: [XRAY, DESCRIBE_INSTANCES],
   runPreChecks: [XRAY, DESCRIBE_INSTANCES, DESCRIBE_ALARMS],
-  sendCommand: [XRAY],
+  sendCommand: [XRAY, LIST_COMMANDS],
   commandCallback: [XRAY],
   evaluateWave: [XRAY, LIST_INVOCATIONS],
   checkAlarms: [XRAY, DESCRIBE_ALARMS],
@@ -76,15 +79,14 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
   }
 
   const sendCommandRole = roleOf(stack.functions.sendCommand, 'sendCommand');
+  const { key, value } = stack.managedInstanceTag;
   Validations.of(sendCommandRole).acknowledge({
     id: iam5ResourceId(stack, Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack)),
-    reason:
-      'Target EC2 instances are chosen per deployment (tags, ids or resource group); ssm:SendCommand is limited to this account and region and to the allow-listed documents',
+    reason: `Target EC2 instances are chosen per deployment (tags or ids), so they cannot be listed; ssm:SendCommand reaches only instances of this account and region tagged ${key}=${value} (ssm:resourceTag condition), and runs only the allow-listed documents`,
   });
   Validations.of(sendCommandRole).acknowledge({
     id: iam5ResourceId(stack, Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack)),
-    reason:
-      'Target on-premises (hybrid) managed instances are chosen per deployment; ssm:SendCommand is limited to this account and region and to the allow-listed documents',
+    reason: `Target on-premises (hybrid) managed instances are chosen per deployment, so they cannot be listed; ssm:SendCommand reaches only those of this account and region tagged ${key}=${value} (ssm:resourceTag condition), and runs only the allow-listed documents`,
   });
 
   for (const name of ['shiftTraffic', 'switchBack'] as const) {
@@ -96,6 +98,7 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
   }
 
   acknowledgeApiFindings(stack.api);
+  if (stack.fanOut) acknowledgeFanOutFindings(stack.fanOut);
   if (stack.pipelines) acknowledgePipelineFindings(stack.pipelines);
 
   for (const machine of Object.values(stack.stateMachines)) {
@@ -159,6 +162,30 @@ function acknowledgeApiFindings(api: DeploymentsApi): void {
       ),
       reason:
         "API Gateway's CloudWatch Logs role is one setting for the whole account and region: every REST API's execution logs (API-Gateway-Execution-Logs_<api-id>/<stage>) and access logs go through it, so it covers this account and region's log groups, as AmazonAPIGatewayPushToCloudWatchLogs would, but inline",
+    });
+  }
+}
+
+/** The multi-region fan-out's deliberate findings: the runtime, X-Ray, and the machine's invoke grants and vended logs. */
+function acknowledgeFanOutFindings(fanOut: RegionFanOut): void {
+  for (const [name, fn] of Object.entries(fanOut.functions)) {
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the pinned runtime: the bundle targets node22 and local mode and the flow tests run the same fan-out handlers on Node 22; runtime upgrades are deliberate',
+    });
+    Validations.of(roleOf(fn, name)).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY });
+  }
+  const role = roleOf(fanOut.stateMachine, fanOut.stateMachine.node.path);
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs vended delivery (logs:CreateLogDelivery and related) support no resource-level permissions',
+  });
+  for (const name of FAN_OUT_INVOKED) {
+    Validations.of(role).acknowledge({
+      id: iam5ResourceId(fanOut, `${fanOut.functions[name].functionArn}:*`),
+      reason: `LambdaInvoke grants the versions and aliases (<arn>:*) of the ${name} function it invokes, no other function`,
     });
   }
 }

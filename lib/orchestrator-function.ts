@@ -28,10 +28,13 @@ export interface OrchestratorFunctionProps {
 export class OrchestratorFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly logGroup: logs.LogGroup;
+  /** The entry file the function is bundled from (what test/infra/iam-coverage.test.ts reads its calls from). */
+  public readonly entry: string;
 
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     super(scope, id);
     if (!props.entry.endsWith('.ts')) throw new Error(`OrchestratorFunction ${id}: entry must be a .ts file, got ${props.entry}`);
+    this.entry = path.resolve(props.entry);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,

@@ -4,7 +4,7 @@ import { Arn, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -115,7 +115,7 @@ export class PipelineDeployments extends Construct {
     this.function.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      onFailure: sendMessageTo(this.deadLetterQueue),
     });
 
     for (const machine of Object.values(machines)) machine.grantStartExecution(this.function);
@@ -142,6 +142,19 @@ export class PipelineDeployments extends Construct {
       ],
     });
   }
+}
+
+/**
+ * An SQS destination for failed invocations that grants only sqs:SendMessage, what Lambda needs to
+ * deliver there (SqsDestination also grants GetQueueAttributes and GetQueueUrl, which Lambda never calls).
+ */
+function sendMessageTo(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      queue.grant(fn, 'sqs:SendMessage');
+      return { destination: queue.queueArn };
+    },
+  };
 }
 
 /** Checks the props; answers each pipeline's strategy type. */

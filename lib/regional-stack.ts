@@ -1,17 +1,18 @@
 import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import type { ManagedInstanceTag } from '../lambdas/core/managed-tag.ts';
 import { BlueGreenDeployment } from '../statemachines/blue-green.ts';
 import { WaveDeployment, type WaveNames } from '../statemachines/wave-deployment.ts';
 import { DeployDocument } from './deploy-document.ts';
-import { DeploymentTable } from './deployment-table.ts';
+import { DeploymentTable, tableKeyFromArn } from './deployment-table.ts';
 import { DeploymentsApi } from './deployments-api.ts';
 import { type MaintenanceWindow, MaintenanceWindowSchedules } from './maintenance-windows.ts';
+import { type MultiRegionRole, RegionalDeployments, RegionFanOut } from './multi-region.ts';
 import { DeploymentNotifications, type NotificationsConfig } from './notifications.ts';
 import { Observability } from './observability.ts';
 import { OrchestratorFunctionSet, type OrchestratorFunctions } from './orchestrator-functions.ts';
@@ -39,11 +40,31 @@ export interface RegionalStackProps extends StackProps {
   readonly notifications?: NotificationsConfig;
   /** ARN of an existing topic for the orchestrator fault alarms, e.g. AWS Chatbot's. @default a new encrypted topic */
   readonly alarmTopicArn?: string;
+  /**
+   * Multi-region: the control region and every region with a stack. Each region's stack starts its strategy
+   * machines on "Regional Deployment Requested" and reports "Regional Deployment Completed" to the control
+   * region, whose stack also runs the fan-out machine. Needs a concrete `env.region`.
+   * @default one region, no fan-out
+   */
+  readonly multiRegion?: MultiRegionRole;
+  /**
+   * ARN of a customer managed KMS key (in this region) to encrypt the deployment table with; its key policy
+   * must let this account's IAM policies grant its use.
+   * @default the AWS managed key for DynamoDB
+   */
+  readonly tableKeyArn?: string;
+  /**
+   * The tag an instance must carry for deployctl to send it commands (`ssm:resourceTag` condition on SendCommand).
+   * @default { key: 'deployctl:managed', value: 'true' }
+   */
+  readonly managedInstanceTag?: ManagedInstanceTag;
 }
 
 export class RegionalStack extends Stack {
   public readonly table: DeploymentTable;
   public readonly functions: OrchestratorFunctions;
+  /** The tag an instance must carry for the functions to send it commands. */
+  public readonly managedInstanceTag: ManagedInstanceTag;
   public readonly stateMachines: Record<StrategyName, sfn.StateMachine>;
   /** The HTTP API (API Gateway, IAM auth) over the deployment service. */
   public readonly api: DeploymentsApi;
@@ -56,21 +77,36 @@ export class RegionalStack extends Stack {
   public readonly observability: Observability;
   /** The deployment notifications, when configured. */
   public readonly notifications?: DeploymentNotifications;
+  /** Multi-region: the rules that start this region's deployments and report their end, when configured. */
+  public readonly regionalDeployments?: RegionalDeployments;
+  /** Multi-region: the fan-out machine and its functions, in the control region's stack only. */
+  public readonly fanOut?: RegionFanOut;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps = {}) {
     super(scope, id, props);
-    this.table = new DeploymentTable(this, 'Deployments');
+    this.table = new DeploymentTable(this, 'Deployments', {
+      ...(props.tableKeyArn ? { encryptionKey: tableKeyFromArn(this, 'TableKey', props.tableKeyArn) } : {}),
+    });
     const document = new DeployDocument(this, 'DeployDocument');
     const bus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    this.functions = new OrchestratorFunctionSet(this, 'Functions', {
+    // Named, so that the functions that send task tokens back can be granted by ARN without a dependency cycle.
+    const machineName = (strategy: StrategyName) => `${this.stackName}-${strategy}`;
+    const functionSet = new OrchestratorFunctionSet(this, 'Functions', {
       table: this.table.table,
       eventBus: bus,
       deployDocumentName: document.documentName,
-    }).functions;
+      stateMachineArns: STRATEGIES.map((strategy) =>
+        Arn.format(
+          { service: 'states', resource: 'stateMachine', resourceName: machineName(strategy), arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+          this,
+        ),
+      ),
+      ...(props.managedInstanceTag ? { managedInstanceTag: props.managedInstanceTag } : {}),
+    });
+    this.functions = functionSet.functions;
+    this.managedInstanceTag = functionSet.managedInstanceTag;
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH });
-    // Named, so that the functions that send task tokens back can be granted by ARN without a dependency cycle.
-    const machineName = (strategy: StrategyName) => `${this.stackName}-${strategy}`;
     const machine = (title: string, strategy: StrategyName, start: sfn.IChainable) =>
       new sfn.StateMachine(this, `${title}StateMachine`, {
         stateMachineName: machineName(strategy),
@@ -94,6 +130,18 @@ export class RegionalStack extends Stack {
       new BlueGreenDeployment(this, 'BlueGreen', { functions: this.functions }).startState,
     );
     this.stateMachines = machines;
+
+    if (props.multiRegion) {
+      this.regionalDeployments = new RegionalDeployments(this, 'RegionalDeployments', {
+        stateMachines: machines,
+        controlRegion: props.multiRegion.controlRegion,
+      });
+      if (this.region === props.multiRegion.controlRegion) {
+        this.fanOut = new RegionFanOut(this, 'FanOut', { table: this.table.table, eventBus: bus, regions: props.multiRegion.regions });
+      }
+    }
+    // What the API and the CLI start: the strategies, and in the control region the fan-out for specs with regions.
+    const startable: Record<string, sfn.StateMachine> = this.fanOut ? { ...machines, fanOut: this.fanOut.stateMachine } : machines;
 
     // SSM puts command status changes on the default bus; the callback wakes the waiting wave.
     new events.Rule(this, 'SsmCommandStatusRule', {
@@ -119,21 +167,7 @@ export class RegionalStack extends Stack {
       targets: [new targets.LambdaFunction(this.functions.executionStatus, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
 
-    // Who sends task tokens back: the SSM callback, the controls (approve, reject, abort, resume), a gate or
-    // a send that finds it may go on. Granted by name: a reference to the machines would be a dependency cycle.
-    const taskResponse = new iam.PolicyStatement({
-      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-      resources: STRATEGIES.map((strategy) =>
-        Arn.format(
-          { service: 'states', resource: 'stateMachine', resourceName: machineName(strategy), arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-          this,
-        ),
-      ),
-    });
-    const fns = this.functions;
-    for (const fn of [fns.commandCallback, fns.controlDeployment, fns.awaitGate, fns.sendCommand]) fn.addToRolePolicy(taskResponse);
-
-    this.api = new DeploymentsApi(this, 'Api', { table: this.table.table, stateMachines: this.stateMachines });
+    this.api = new DeploymentsApi(this, 'Api', { table: this.table.table, stateMachines: startable });
     new CfnOutput(this, 'ApiUrl', {
       description:
         'deployctl HTTP API (IAM SigV4): POST /deployments, GET /deployments/{id}, GET /deployments?app=&env=, POST /deployments/{id}/approve',
@@ -143,7 +177,7 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'TableName', { description: 'deployctl deployment table', value: this.table.table.tableName });
     new CfnOutput(this, 'StateMachineArns', {
       description: 'deployctl state machines by strategy (JSON)',
-      value: this.toJsonString(Object.fromEntries(STRATEGIES.map((strategy) => [strategy, this.stateMachines[strategy].stateMachineArn]))),
+      value: this.toJsonString(Object.fromEntries(Object.entries(startable).map(([strategy, m]) => [strategy, m.stateMachineArn]))),
     });
 
     if (props.pipelines?.length) {
@@ -162,8 +196,9 @@ export class RegionalStack extends Stack {
         ...this.functions,
         api: this.api.function,
         ...(this.pipelines ? { pipelineTrigger: this.pipelines.function } : {}),
+        ...this.fanOut?.functions,
       },
-      stateMachines: this.stateMachines,
+      stateMachines: startable,
       ...(props.alarmTopicArn ? { alarmTopic: sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
     });
     new CfnOutput(this, 'DashboardName', {

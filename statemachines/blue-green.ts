@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { OrchestratorFunctions } from '../lib/orchestrator-functions.ts';
-import { awaitGate, evaluate, invoke, sendAndWait } from './fragments.ts';
+import { awaitGate, evaluate, failurePolicy, invoke, sendAndWait } from './fragments.ts';
 import { finalizeStates, startStates } from './wave-deployment.ts';
 
 export interface BlueGreenDeploymentProps {
@@ -54,16 +54,20 @@ export class BlueGreenDeployment extends Construct {
     });
     markSucceeded.next(finalize);
 
+    // A failed gate goes where the spec's onFailure says: switch back (rollback), hold for a human, or stop.
+    const onFailure = failurePolicy(this, fns.awaitGate, { rollback: switchBack, resume: controls, finalize });
+
     // Catchers are tried in order: a command wait's timeout (settled by a reconciling read) before the catch-all.
     deployGreen.addCatch(evaluateGreen, { errors: ['States.Timeout'], resultPath: '$.callback' });
     validateGreen.addCatch(evaluateValidation, { errors: ['States.Timeout'], resultPath: '$.callback' });
+    for (const alarms of [greenAlarms, shiftAlarms]) alarms.addCatch(onFailure, { errors: ['AlarmFiring'], resultPath: '$.error' });
     const guarded = [controls, waitResume, deployApproval, shiftApproval, deployGreen, evaluateGreen, validateGreen, evaluateValidation];
     for (const task of [...guarded, greenAlarms, shift, shiftAlarms]) {
       task.addCatch(switchBack, { errors: ['States.ALL'], resultPath: '$.error' });
     }
 
     const greenHealthy = (name: string, next: sfn.IChainable) =>
-      new sfn.Choice(this, name).when(sfn.Condition.stringEquals('$.verdict', 'failed'), switchBack).otherwise(next);
+      new sfn.Choice(this, name).when(sfn.Condition.stringEquals('$.verdict', 'failed'), onFailure).otherwise(next);
 
     deployGreen.next(evaluateGreen).next(greenHealthy('Green Within Error Budget?', validateGreen));
     validateGreen.next(evaluateValidation).next(greenHealthy('Green Validated?', greenAlarms));

@@ -27,12 +27,26 @@ export function invoke(scope: Construct, name: string, fn: OrchestratorFunctions
   return retryTransient(task);
 }
 
-/** Retries Lambda's transient faults and AWS throttling with jittered backoff. */
+/**
+ * A function that died (out of memory, timed out, crashed): Step Functions
+ * reports these as Lambda.Unknown. Every task is safe to run again (the
+ * handlers resume, write once and never send a command twice), so it is retried.
+ */
+export const CRASH_ERRORS = ['Lambda.Unknown', 'Lambda.ClientExecutionTimeoutException'];
+
+/** Retries Lambda's transient faults and AWS throttling with jittered backoff, and a crashed function twice. */
 function retryTransient<T extends sfn.TaskStateBase>(task: T): T {
   task.addRetry({
     errors: TRANSIENT_ERRORS,
     interval: Duration.seconds(2),
     maxAttempts: 6,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  task.addRetry({
+    errors: CRASH_ERRORS,
+    interval: Duration.seconds(1),
+    maxAttempts: 2,
     backoffRate: 2,
     jitterStrategy: sfn.JitterType.FULL,
   });
@@ -70,7 +84,7 @@ export const GATE_TIMEOUT = Duration.hours(20);
  * Parks the execution until `approve`/`reject` (kind approval) or `resume`
  * (kind resume) sends the stored task token back; `abort` fails it.
  */
-export function awaitGate(scope: Construct, name: string, fn: OrchestratorFunctions['awaitGate'], kind: 'approval' | 'resume') {
+export function awaitGate(scope: Construct, name: string, fn: OrchestratorFunctions['awaitGate'], kind: 'approval' | 'resume' | 'failure') {
   const task = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: fn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -107,4 +121,28 @@ export function waitForWindow(scope: Construct, preChecks: sfn.IChainable): sfn.
   const wait = new sfn.Wait(scope, 'Wait For Maintenance Window', { time: sfn.WaitTime.timestampPath('$.windowOpensAt') });
   wait.next(preChecks);
   return new sfn.Choice(scope, 'Window Closed?').when(sfn.Condition.isPresent('$.windowOpensAt'), wait);
+}
+
+/**
+ * What a failed gate (error budget, validation, alarm) leads to, by the
+ * spec's `onFailure` (carried in `$.onFailure`): `pause` parks the execution
+ * for a human (`resume` goes on at `resume`, `abort` rolls back), `abort`
+ * ends it FAILED with the hosts left as they are, anything else (`rollback`,
+ * the default) goes to `rollback`. Errors that are not a failed gate (an
+ * abort, a task that keeps failing) do not come here: they roll back.
+ */
+export function failurePolicy(
+  scope: Construct,
+  fn: OrchestratorFunctions['awaitGate'],
+  next: { rollback: sfn.IChainable; resume: sfn.IChainable; finalize: sfn.IChainable },
+): sfn.Choice {
+  const hold = awaitGate(scope, 'Wait For Operator After Failure', fn, 'failure');
+  hold.addCatch(next.rollback, { errors: ['States.ALL'], resultPath: '$.error' });
+  hold.next(next.resume);
+  const stop = new sfn.Pass(scope, 'Stop Without Rollback', { result: sfn.Result.fromString('FAILED'), resultPath: '$.outcome' });
+  stop.next(next.finalize);
+  return new sfn.Choice(scope, 'Failure Policy?')
+    .when(sfn.Condition.stringEquals('$.onFailure', 'pause'), hold)
+    .when(sfn.Condition.stringEquals('$.onFailure', 'abort'), stop)
+    .otherwise(next.rollback);
 }

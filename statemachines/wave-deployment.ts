@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { OrchestratorFunctions } from '../lib/orchestrator-functions.ts';
-import { awaitGate, evaluate, invoke, sendAndWait, waitForWindow } from './fragments.ts';
+import { awaitGate, evaluate, failurePolicy, invoke, sendAndWait, waitForWindow } from './fragments.ts';
 
 /** How a strategy names its waves in the console graph. */
 export interface WaveNames {
@@ -45,8 +45,11 @@ export class WaveDeployment extends Construct {
     const alarms = invoke(this, `Check Alarms After ${noun}`, fns.checkAlarms);
     const end = endStates(this, fns, finalize);
 
+    const onFailure = failurePolicy(this, fns.awaitGate, { rollback: end.rollback, resume: controls, finalize });
+
     // Catchers are tried in order: a wave's timeout (settled by a reconciling read) before the catch-all.
     sendWave.addCatch(evaluateWave, { errors: ['States.Timeout'], resultPath: '$.callback' });
+    alarms.addCatch(onFailure, { errors: ['AlarmFiring'], resultPath: '$.error' });
     for (const task of [controls, waitResume, waitApproval, sendWave, evaluateWave, alarms])
       task.addCatch(end.rollback, { errors: ['States.ALL'], resultPath: '$.error' });
 
@@ -65,7 +68,7 @@ export class WaveDeployment extends Construct {
       .next(evaluateWave)
       .next(
         new sfn.Choice(this, 'Within Error Budget?')
-          .when(sfn.Condition.stringEquals('$.verdict', 'failed'), end.rollback)
+          .when(sfn.Condition.stringEquals('$.verdict', 'failed'), onFailure)
           .otherwise(bake.next(alarms).next(controls)),
       );
     this.startState = start.first;

@@ -19,8 +19,41 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
 }
 
-export function localDocumentClient(endpoint: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(localDynamoClient(endpoint), {
+/**
+ * The document client the local handlers use, retrying as many times as the
+ * Lambdas' clients do. `throttles`: the first n requests fail as DynamoDB throttling
+ * (ProvisionedThroughputExceededException), inside the SDK's retry loop, so
+ * the SDK's own backoff is what gets them through: a fault for tests.
+ */
+export function localDocumentClient(endpoint: string, options: { throttles?: number } = {}): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    // The Lambdas' attempts, with standard backoff: adaptive mode's client-side rate limiter would slow
+    // a local run for minutes after a burst of simulated throttles.
+    retryMode: 'standard',
+    maxAttempts: 8,
+  });
+  let throttles = options.throttles ?? 0;
+  if (throttles > 0) {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (throttles > 0) {
+          throttles--;
+          throw Object.assign(new Error('local fault: DynamoDB throttled this request'), {
+            name: 'ProvisionedThroughputExceededException',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      },
+      // After the retry middleware (finalizeRequest, high priority): each failed attempt is retried by the SDK.
+      { step: 'finalizeRequest', priority: 'low', name: 'localThrottlingFault' },
+    );
+  }
+  return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
 }

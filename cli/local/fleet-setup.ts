@@ -1,7 +1,8 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { LocalFleet, type LocalHost } from '../../lambdas/adapters/local/fleet.ts';
+import { DISCONNECT_MARKER, LocalFleet, type LocalHost } from '../../lambdas/adapters/local/fleet.ts';
 import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
+import { DEFAULT_MANAGED_TAG } from '../../lambdas/core/managed-tag.ts';
 import { planWaves } from '../../lambdas/core/plan.ts';
 import type { DeploymentSpec } from '../../lambdas/core/spec.ts';
 
@@ -15,6 +16,8 @@ export interface FleetFaults {
   readonly alarmInWave?: number;
   /** Hosts (by index) whose deploy waits until `releaseHost` is called: a wave that is still running. */
   readonly heldHosts?: readonly number[];
+  /** Hosts (by index) online for the pre-checks whose agent drops as their first command arrives: offline mid-deployment. */
+  readonly disconnectingHosts?: readonly number[];
 }
 
 /** Blue-green on the local fleet: the first half of an app's hosts is blue, the rest green, behind one local listener. */
@@ -75,7 +78,8 @@ export async function readHosts(dir: string): Promise<LocalHost[]> {
 /**
  * Makes the local fleet ready for a deployment of `spec`, keeping what is
  * there: the hosts of the app+env (created on first use, tagged for it, the
- * first half blue and the rest green), their installed versions, and the local
+ * first half blue and the rest green, all with the managed tag that SendCommand
+ * requires), their installed versions, and the local
  * listener. The faults of the previous run are cleared and this run's planted,
  * as real host behaviour: hooks that fail, hosts that report unhealthy, agents
  * that are offline. Returns the app+env's instance ids.
@@ -95,7 +99,13 @@ export async function prepareLocalFleet(dir: string, spec: FleetSpec, options: P
     const half = Math.floor(count / 2);
     hosts = Array.from({ length: count }, (_, n) => ({
       instanceId: localInstanceId(first + n),
-      tags: { app: spec.app, environment: spec.environment, color: n < half ? 'blue' : 'green' },
+      // The managed tag: SendCommand reaches only hosts that carry it, locally as on AWS.
+      tags: {
+        app: spec.app,
+        environment: spec.environment,
+        color: n < half ? 'blue' : 'green',
+        [DEFAULT_MANAGED_TAG.key]: DEFAULT_MANAGED_TAG.value,
+      },
       online: true,
     }));
   } else if (options.hosts !== undefined && options.hosts !== hosts.length) {
@@ -104,7 +114,12 @@ export async function prepareLocalFleet(dir: string, spec: FleetSpec, options: P
     );
   }
   const offline = new Set(options.faults?.offlineHosts ?? []);
-  hosts = hosts.map((host, n) => ({ ...host, online: !offline.has(n) }));
+  // Hosts kept from a fleet made before SendCommand required the managed tag get it too.
+  hosts = hosts.map((host, n) => ({
+    ...host,
+    tags: { ...host.tags, [DEFAULT_MANAGED_TAG.key]: DEFAULT_MANAGED_TAG.value },
+    online: !offline.has(n),
+  }));
   await LocalFleet.create(dir, hosts);
   if (!(await exists(`${dir}.traffic.json`))) {
     // Every local listener starts with all traffic on blue.
@@ -136,6 +151,12 @@ async function plantFaults(dir: string, spec: FleetSpec, hosts: readonly LocalHo
     await chmod(path.join(hooksOf(n), action), 0o755);
   };
   for (const n of faults.offlineHosts ?? []) check(n, 'offline host');
+  for (const [n, host] of hosts.entries()) {
+    const marker = path.join(dir, host.instanceId, DISCONNECT_MARKER);
+    if ((faults.disconnectingHosts ?? []).includes(n)) await writeFile(marker, 'the agent drops when the next command arrives\n');
+    else await rm(marker, { force: true });
+  }
+  for (const n of faults.disconnectingHosts ?? []) check(n, 'disconnecting host');
   for (const n of faults.failingHosts ?? []) {
     check(n, 'failing host');
     await hook(n, 'deploy', 'echo "simulated install failure of $1" >&2\nexit 1');

@@ -23,6 +23,7 @@ import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
 import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
 import { createShiftTraffic, createSwitchBack } from '../../lambdas/handlers/shift-traffic.ts';
 import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
+import type { Alarms, CommandRequest, FleetCommands, Inventory } from '../../lambdas/ports.ts';
 import { DEPLOY_SCRIPT } from '../../lib/deploy-document.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
@@ -31,6 +32,9 @@ import { localDocumentClient } from './dynamodb.ts';
 import type { SynthesizedOrchestrator } from './synth.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Definitions this process has validated (they are not changed after synthesis). */
+const validated = new WeakSet<StateMachineDefinition>();
 
 /** One entry of the interpreter's event log (the library does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -60,6 +64,76 @@ export interface LocalOrchestratorOptions {
    * @default a SimulatedClock at the system time
    */
   readonly clock?: SimulatedClock;
+  /** Faults of the services around the fleet, for tests and demos. @default none */
+  readonly faults?: ServiceFaults;
+  /**
+   * Another fleet for the handlers instead of the local one (the benchmark's
+   * simulated fleet), made once with the listener for SSM's command status
+   * events; its `alarms`, if it has them, replace the local alarms. The SSM,
+   * CloudWatch and crash faults act on the local fleet only.
+   * @default the LocalFleet in fleetDir
+   */
+  readonly fleet?: (onCommandFinished: (event: CommandStatusEvent) => void) => FleetCommands & Inventory & { readonly alarms?: Alarms };
+}
+
+/** Faults of AWS services, as the local mode plays them. */
+export interface ServiceFaults {
+  /** The first n SSM calls (SendCommand, ListCommandInvocations, ListCommands, DescribeInstanceInformation) are throttled. */
+  readonly ssmThrottles?: number;
+  /** The first n CloudWatch DescribeAlarms calls are throttled. */
+  readonly cloudWatchThrottles?: number;
+  /** The first n DynamoDB requests are throttled (the SDK's retries absorb them). */
+  readonly dynamoThrottles?: number;
+  /**
+   * The function that sends wave n (1-based) dies right after its first
+   * SendCommand succeeded, before it could record it; Step Functions sees
+   * Lambda.Unknown and retries the task.
+   */
+  readonly crashAfterSendInWave?: number;
+}
+
+/** What a throttled AWS call throws (the SDK's error name, which the state machines retry). */
+function throttling(service: string): Error {
+  return Object.assign(new Error(`local fault: ${service} rate exceeded`), { name: 'ThrottlingException' });
+}
+
+/** `target` whose first `count` calls of any of `methods` throw a ThrottlingException. */
+function throttled<T extends object>(target: T, methods: readonly string[], count: number, service: string): T {
+  let left = count;
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (!methods.includes(String(property))) return value.bind(object);
+      return async (...args: unknown[]) => {
+        if (left > 0) {
+          left--;
+          throw throttling(service);
+        }
+        return value.apply(object, args);
+      };
+    },
+  });
+}
+
+/** `fleet` whose send of wave `wave`'s first batch is followed, once, by the death of the calling function. */
+function crashingAfterSend(fleet: LocalFleet, wave: number): LocalFleet {
+  let crashed = false;
+  return new Proxy(fleet, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property !== 'send') return value.bind(object);
+      return async (request: CommandRequest) => {
+        const commandId = await object.send(request);
+        if (!crashed && request.comment.startsWith(`deployctl wave ${wave} batch 1/`)) {
+          crashed = true;
+          throw Object.assign(new Error('local fault: the function died after SendCommand'), { name: 'Lambda.Unknown' });
+        }
+        return commandId;
+      };
+    },
+  });
 }
 
 /** A state machine event, as the progress display and the benchmark see it. */
@@ -110,7 +184,8 @@ export class LocalOrchestrator {
   private readonly running = new Map<string, { abort: () => void }>();
 
   constructor(private readonly options: LocalOrchestratorOptions) {
-    this.records = new Records(localDocumentClient(options.endpoint), options.tableName);
+    const faults = options.faults ?? {};
+    this.records = new Records(localDocumentClient(options.endpoint, { throttles: faults.dynamoThrottles ?? 0 }), options.tableName);
     this.callbacks = new LocalCallbacks(options.callbackInbox);
     this.fleet = new LocalFleet({
       dir: options.fleetDir,
@@ -121,11 +196,15 @@ export class LocalOrchestrator {
     });
     this.traffic = new LocalTraffic(options.trafficFile ?? `${options.fleetDir}.traffic.json`);
     this.clock = options.clock ?? new SimulatedClock();
+    const ssm = throttled(this.fleet, ['send', 'invocations', 'findCommand', 'pingStatus', 'resolve'], faults.ssmThrottles ?? 0, 'SSM');
+    const injected = options.fleet?.((event) => {
+      if (!options.dropCommandEvents) this.deliver(event);
+    });
     const deps: Deps = {
       records: this.records,
-      fleet: this.fleet,
-      inventory: this.fleet,
-      alarms: new LocalAlarms(options.fleetDir),
+      fleet: injected ?? ssm,
+      inventory: injected ?? ssm,
+      alarms: injected?.alarms ?? throttled(new LocalAlarms(options.fleetDir), ['describe'], faults.cloudWatchThrottles ?? 0, 'CloudWatch'),
       callbacks: this.callbacks,
       events: this.events,
       traffic: this.traffic,
@@ -135,7 +214,9 @@ export class LocalOrchestrator {
       validateSpec: createValidateSpec(deps),
       planWaves: createPlanWaves(deps),
       runPreChecks: createRunPreChecks(deps),
-      sendCommand: createSendCommand(deps),
+      sendCommand: createSendCommand(
+        faults.crashAfterSendInWave === undefined ? deps : { ...deps, fleet: crashingAfterSend(ssm, faults.crashAfterSendInWave) },
+      ),
       commandCallback: createCommandCallback(deps),
       evaluateWave: createEvaluateWave(deps),
       checkAlarms: createCheckAlarms(deps),
@@ -222,7 +303,9 @@ export class LocalOrchestrator {
       }) as never;
     }
 
-    const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+    // The interpreter validates a definition on every new StateMachine (about a second each): once per process is enough.
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: false, noValidate: validated.has(definition) } });
+    validated.add(definition);
     const execution = machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: localHandlers, retryIntervalOverrides: retryOverrides, waitTimeOverrides: waitOverrides },
       context: {
@@ -270,10 +353,11 @@ export class LocalOrchestrator {
   async rollback(
     deploymentId: string,
     requestedBy: string,
-    options: { executionName?: string; onEvent?: LocalEventListener } = {},
+    options: { executionName?: string; onEvent?: LocalEventListener; emergency?: boolean } = {},
   ): Promise<LocalRun> {
-    const spec = manualRollbackSpec(await this.records.getDeployment(deploymentId), requestedBy);
-    return this.execute(spec.strategy?.type ?? 'rolling', spec, options);
+    const spec = manualRollbackSpec(await this.records.getDeployment(deploymentId), requestedBy, { emergency: options.emergency ?? false });
+    const { emergency: _emergency, ...run } = options;
+    return this.execute(spec.strategy?.type ?? 'rolling', spec, run);
   }
 
   /** Which handler a state of a strategy's machine runs (undefined for Choice, Wait, Pass...). */

@@ -1,6 +1,7 @@
 import { createTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb.ts';
 import { LocalOrchestrator, type LocalOrchestratorOptions } from './runner.ts';
-import { type SynthesizedOrchestrator, synthesizeOrchestrator } from './synth.ts';
+import type { SynthesizedOrchestrator } from './synth.ts';
+import { cachedOrchestrator } from './synth-cache.ts';
 
 export {
   createLocalFleet,
@@ -20,11 +21,14 @@ export interface LocalSession {
   close(): Promise<void>;
 }
 
-let synthesized: SynthesizedOrchestrator | undefined;
+let synthesized: Promise<SynthesizedOrchestrator> | undefined;
 
-/** The synthesized stack, once per process. */
-export function orchestratorDefinition(): SynthesizedOrchestrator {
-  synthesized ??= synthesizeOrchestrator();
+/** The synthesized stack, once per process (from the synthesis cache while the sources are unchanged). */
+export function orchestratorDefinition(): Promise<SynthesizedOrchestrator> {
+  synthesized ??= cachedOrchestrator().catch((error: unknown) => {
+    synthesized = undefined;
+    throw error;
+  });
   return synthesized;
 }
 
@@ -35,7 +39,7 @@ export function orchestratorDefinition(): SynthesizedOrchestrator {
 export async function startLocalSession(
   options: Omit<LocalOrchestratorOptions, 'synthesized' | 'endpoint' | 'tableName'> & { endpoint?: string; tableName?: string },
 ): Promise<LocalSession> {
-  const definition = orchestratorDefinition();
+  const definition = await orchestratorDefinition();
   const dynamo = options.endpoint ? undefined : await startDynamoDbLocal();
   const endpoint = options.endpoint ?? (dynamo as LocalDynamo).endpoint;
   const tableName = options.tableName ?? 'deployctl';

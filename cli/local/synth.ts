@@ -6,6 +6,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DeploymentTable } from '../../lib/deployment-table.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -57,19 +58,43 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
  * partition becomes `aws`, each function ARN a placeholder naming its handler.
  */
 export function synthesizeOrchestrator(): SynthesizedOrchestrator {
+  return synthesize(false).orchestrator;
+}
+
+/** The fan-out machine as local mode runs it: its definition and the handler behind each placeholder ARN. */
+export interface SynthesizedFanOut {
+  readonly definition: StateMachineDefinition;
+  readonly handlerByArn: ReadonlyMap<string, FanOutHandlerName>;
+}
+
+/**
+ * Multi-region local mode: the control region's stack (the local region),
+ * whose strategy machines every local region runs and whose fan-out machine
+ * the local control region runs.
+ */
+export function synthesizeMultiRegion(): { orchestrator: SynthesizedOrchestrator; fanOut: SynthesizedFanOut } {
+  const { orchestrator, fanOut } = synthesize(true);
+  if (!fanOut) throw new Error('the control region stack has no fan-out machine');
+  return { orchestrator, fanOut };
+}
+
+function synthesize(multiRegion: boolean): { orchestrator: SynthesizedOrchestrator; fanOut?: SynthesizedFanOut } {
   const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new RegionalStack(app, 'Deployctl', { env: { region: LOCAL_REGION, account: LOCAL_ACCOUNT } });
+    const stack = new RegionalStack(app, 'Deployctl', {
+      env: { region: LOCAL_REGION, account: LOCAL_ACCOUNT },
+      ...(multiRegion ? { multiRegion: { controlRegion: LOCAL_REGION, regions: [LOCAL_REGION] } } : {}),
+    });
     const template = app.synth().getStackByName(stack.stackName).template as {
       Resources: Record<string, { Type: string; Properties: Record<string, Json> }>;
     };
 
-    const handlerByLogicalId = new Map<string, HandlerName>();
-    for (const [name, fn] of Object.entries(stack.functions) as [HandlerName, (typeof stack.functions)[HandlerName]][]) {
-      handlerByLogicalId.set(Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource), name);
-    }
-    const handlerByArn = new Map<string, HandlerName>();
+    const nameByLogicalId = new Map<string, string>();
+    const functions: Record<string, CfnResourceOwner> = { ...stack.functions, ...stack.fanOut?.functions };
+    for (const [name, fn] of Object.entries(functions))
+      nameByLogicalId.set(Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource), name);
+    const nameByArn = new Map<string, string>();
     const resolve = (part: Json): string => {
       if (typeof part === 'string') return part;
       if (part && typeof part === 'object' && !Array.isArray(part)) {
@@ -78,31 +103,43 @@ export function synthesizeOrchestrator(): SynthesizedOrchestrator {
         if (part.Ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
         const getAtt = part['Fn::GetAtt'];
         if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
-          const handler = handlerByLogicalId.get(getAtt[0]);
+          const handler = nameByLogicalId.get(getAtt[0]);
           if (!handler) throw new Error(`the definition refers to ${getAtt[0]}, which is not an orchestrator function`);
           const arn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:deployctl-${handler}`;
-          handlerByArn.set(arn, handler);
+          nameByArn.set(arn, handler);
           return arn;
         }
       }
       throw new Error(`cannot resolve ${JSON.stringify(part)} in a state machine definition`);
     };
-
-    const definitions = {} as Record<StrategyName, StateMachineDefinition>;
-    for (const strategy of STRATEGIES) {
-      const logicalId = stack.getLogicalId(stack.stateMachines[strategy].node.defaultChild as CfnResource);
-      const body = template.Resources[logicalId]?.Properties.DefinitionString as Json;
+    const definitionOf = (machine: CfnResourceOwner): StateMachineDefinition => {
+      const body = template.Resources[stack.getLogicalId(machine.node.defaultChild as CfnResource)]?.Properties.DefinitionString as Json;
       const joined =
         typeof body === 'string'
           ? body
           : (((body as { 'Fn::Join': [string, Json[]] })['Fn::Join'][1] ?? []) as Json[]).map(resolve).join('');
-      definitions[strategy] = JSON.parse(joined) as StateMachineDefinition;
-    }
+      return JSON.parse(joined) as StateMachineDefinition;
+    };
 
+    const definitions = {} as Record<StrategyName, StateMachineDefinition>;
+    for (const strategy of STRATEGIES) definitions[strategy] = definitionOf(stack.stateMachines[strategy]);
+    const fanOutDefinition = stack.fanOut ? definitionOf(stack.fanOut.stateMachine) : undefined;
+
+    const handlerByArn = new Map<string, HandlerName>();
+    const fanOutByArn = new Map<string, FanOutHandlerName>();
+    for (const [arn, name] of nameByArn) {
+      if (name in stack.functions) handlerByArn.set(arn, name as HandlerName);
+      else fanOutByArn.set(arn, name as FanOutHandlerName);
+    }
     const tableResource = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::GlobalTable');
     if (!tableResource) throw new Error('the stack has no deployment table');
-    return { definitions, handlerByArn, table: tableResource.Properties as unknown as SynthesizedOrchestrator['table'] };
+    return {
+      orchestrator: { definitions, handlerByArn, table: tableResource.Properties as unknown as SynthesizedOrchestrator['table'] },
+      ...(fanOutDefinition ? { fanOut: { definition: fanOutDefinition, handlerByArn: fanOutByArn } } : {}),
+    };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
+
+type CfnResourceOwner = { readonly node: { readonly defaultChild?: unknown } } & Parameters<typeof Stack.of>[0];

@@ -7,7 +7,18 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
-export const logger = new Logger({ serviceName: 'deployctl' });
+/** Keys whose values no log line may show: a task token lets whoever holds it answer the execution's wait. */
+const SECRET_KEY = /^(task)?token$/i;
+
+/**
+ * Masks every task token a log line would carry, wherever it is (an event
+ * logged whole with POWERTOOLS_LOGGER_LOG_EVENT, a record, an error's detail).
+ */
+export function redactSecrets(key: string, value: unknown): unknown {
+  return SECRET_KEY.test(key) && typeof value === 'string' ? '[redacted]' : value;
+}
+
+export const logger = new Logger({ serviceName: 'deployctl', jsonReplacerFn: redactSecrets });
 export const metrics = new Metrics({ namespace: 'Deployctl', serviceName: 'deployctl', logger });
 export const tracer = new Tracer({ serviceName: 'deployctl' });
 

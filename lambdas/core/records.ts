@@ -32,6 +32,39 @@ export interface DeploymentRecord {
   readonly gate?: Gate | null;
   /** While the execution waits for its maintenance window (policy `wait`): the opening it waits for. */
   readonly windowOpensAt?: string | null;
+  /** Multi-region (the control region's record): the region waves, in order. */
+  readonly regionWaves?: readonly (readonly string[])[];
+  /** Multi-region: the region wave running or last run (0-based). */
+  readonly currentRegionWave?: number;
+  /** Multi-region: every region's deployment, by region. */
+  readonly regions?: Readonly<Record<string, RegionProgress>>;
+}
+
+/** A region's deployment, or the roll-back-all policy's rollback of it. */
+export type RegionPhase = 'deploy' | 'rollback';
+
+/** One region of a multi-region deployment, as the control region's record keeps it. */
+export interface RegionProgress {
+  /** The region wave it belongs to (0-based). */
+  readonly wave: number;
+  /** The region's own deployment id (`<parent>-<region>`); its record is in the region's table. */
+  readonly deploymentId: string;
+  readonly status: 'PENDING' | 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK' | 'ABORTED' | 'TIMED_OUT';
+  readonly reason?: string | null;
+  readonly hosts?: number;
+  readonly succeeded?: number;
+  readonly failed?: number;
+  readonly rolledBack?: number;
+  /** The version the region goes back to on a rollback. */
+  readonly previousVersion?: string | null;
+  readonly requestedAt?: string;
+  /** The region's deployment's own start and end. */
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  /** The task token of the control execution's wait for this region (never shown to callers). */
+  readonly token?: string | null;
+  /** The roll-back-all policy's rollback of this region, once requested. */
+  readonly rollback?: Omit<RegionProgress, 'wave' | 'rollback'>;
 }
 
 export interface Control {

@@ -19,6 +19,8 @@ export const DeploymentState = z.object({
   bakeSeconds: z.number().int().min(0),
   waitSeconds: z.number().int().min(1),
   verdict: z.enum(['continue', 'failed']).optional(),
+  /** The spec's failure policy, for the state machine's choice after a failed gate. */
+  onFailure: z.enum(['rollback', 'pause', 'abort']).optional(),
   /** What the controls check decided at the last safe point: hold for a resume, wait for an approval, or go on. */
   gate: z.enum(['go', 'approval', 'paused']).optional(),
   /**

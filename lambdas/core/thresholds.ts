@@ -44,3 +44,10 @@ export function evaluateThresholds(
 export function isHostFailure(status: string): boolean {
   return status !== 'Success';
 }
+
+/**
+ * Statuses that say the command never reached the host (the agent was
+ * offline, the host unknown to SSM): the host still runs what it ran before,
+ * so a rollback has nothing to undo there. They still count as failures.
+ */
+export const NOT_DELIVERED = new Set(['Undeliverable', 'DeliveryTimedOut', 'InvalidPlatform', 'AccessDenied', 'NoInstancesInTag']);

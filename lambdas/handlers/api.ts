@@ -58,6 +58,8 @@ export const DeploymentId = DeploymentSpec.shape.deploymentId.unwrap();
 
 /** The body of approve, reject, abort, pause and resume (optional: an empty body is `{}`). */
 export const ControlBody = z.object({ comment: ControlRequest.shape.comment }).strict();
+/** POST /deployments/{id}/rollback: `emergency` takes every host at once, with no approval, bake, alarm gate or window. */
+export const RollbackBody = z.object({ emergency: z.boolean().default(false) }).strict();
 
 export interface ResolvedRoute {
   /** The matched resource path, as API Gateway reports it in `event.resource`. */
@@ -110,6 +112,12 @@ class HttpError extends Error {
 }
 
 const badRequest = (message: string, fieldErrors: readonly FieldError[]) => new HttpError(400, 'BadRequest', message, { fieldErrors });
+
+/**
+ * Bodies larger than this are refused (413) before they are parsed: a spec is
+ * a few kilobytes, and the execution input it becomes is limited to 256 KB.
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The API: routes an API Gateway proxy event to the service and maps its answers and errors to HTTP. */
 export function createApi(service: DeploymentService, options: ApiOptions = {}): ApiHandler {
@@ -178,7 +186,12 @@ export function createApi(service: DeploymentService, options: ApiOptions = {}):
       const id = pathId(event);
       const idempotencyKey = header(event, 'Idempotency-Key');
       if (idempotencyKey !== undefined) checkId(idempotencyKey, 'Idempotency-Key');
-      const result = await service.rollback(id, caller(event), idempotencyKey ? { idempotencyKey } : {});
+      const body = RollbackBody.safeParse(jsonBody(event, { required: false }));
+      if (!body.success) throw badRequest('the request body is invalid', toFieldErrors(body.error));
+      const result = await service.rollback(id, caller(event), {
+        emergency: body.data.emergency,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
       return startAnswer(event, result, { rollbackOf: id });
     },
   };
@@ -266,12 +279,14 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 /** The body as a JSON object; an absent body is `{}` unless required. */
 function jsonBody(event: APIGatewayProxyEvent, options: { required: boolean }): Record<string, unknown> {
-  const text =
-    event.body === null || event.body === undefined
-      ? ''
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
-        : event.body;
+  const bytes =
+    event.body === null || event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new HttpError(413, 'PayloadTooLarge', `the request body exceeds ${MAX_BODY_BYTES} bytes`, {
+      fieldErrors: [{ field: '(body)', message: `larger than ${MAX_BODY_BYTES} bytes` }],
+    });
+  }
+  const text = bytes.toString('utf8');
   if (text.trim() === '') {
     if (!options.required) return {};
     throw badRequest('the request body is empty: send the deployment spec as a JSON object', [{ field: '(body)', message: 'required' }]);
@@ -286,7 +301,35 @@ function jsonBody(event: APIGatewayProxyEvent, options: { required: boolean }): 
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest('the request body must be a JSON object', [{ field: '(body)', message: 'must be a JSON object' }]);
   }
+  const proto = protoKey(value);
+  if (proto !== undefined) {
+    throw badRequest('the request body names __proto__', [{ field: proto, message: 'a key named __proto__ is refused' }]);
+  }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Where a parsed body has a `__proto__` key, if anywhere. JSON.parse keeps it
+ * as an own key, but an object spread or a record parse would turn it into a
+ * prototype or drop it without a word: refused wherever it is.
+ */
+function protoKey(body: object): string | undefined {
+  // Iterative, with parent links: a body of 64 KiB can nest tens of thousands of levels.
+  type Visit = { readonly node: unknown; readonly key?: string; readonly up?: Visit };
+  const stack: Visit[] = [{ node: body }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    const { node } = visit;
+    if (!node || typeof node !== 'object') continue;
+    for (const key of Object.keys(node)) {
+      if (key === '__proto__') {
+        const path = [key];
+        for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.up) path.unshift(at.key);
+        return path.join('.');
+      }
+      stack.push({ node: (node as Record<string, unknown>)[key], key, up: visit });
+    }
+  }
+  return undefined;
 }
 
 /** A request header, whatever its case. */

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { logger, task } from '../commons/powertools.ts';
-import { DeploymentState } from '../core/state.ts';
+import { DeploymentState, reasonOf } from '../core/state.ts';
 import { DeploymentAborted } from './check-controls.ts';
 import type { Deps } from './deps.ts';
 
-const Input = z.object({ state: DeploymentState, taskToken: z.string().min(1), kind: z.enum(['approval', 'resume']) });
+const Input = z.object({ state: DeploymentState, taskToken: z.string().min(1), kind: z.enum(['approval', 'resume', 'failure']) });
+
+/** Who holds a deployment that paused itself on a failed gate (spec `onFailure: pause`). */
+export const FAILURE_POLICY_ACTOR = 'deployctl (onFailure: pause)';
 
 /**
  * Parks the execution before a wave: stores the task token on the deployment
@@ -13,9 +16,20 @@ const Input = z.object({ state: DeploymentState, taskToken: z.string().min(1), k
  */
 export function createAwaitGate(deps: Deps) {
   return task(async (event: unknown): Promise<{ waiting: boolean }> => {
-    const { state, taskToken, kind } = Input.parse(event);
+    const { state, taskToken, kind: asked } = Input.parse(event);
     const id = state.deploymentId;
     const now = deps.clock.now();
+    // A failed gate under `onFailure: pause` is a pause the deployment asks for itself: `resume` or `abort` answer it.
+    const kind = asked === 'failure' ? 'resume' : asked;
+    if (asked === 'failure') {
+      const reason = state.reason ?? (state.error ? reasonOf(state.error) : 'a gate failed');
+      await deps.records.updateDeployment(
+        id,
+        { control: { action: 'PAUSE', by: FAILURE_POLICY_ACTOR, at: now.toISOString(), comment: reason } },
+        now,
+      );
+      await deps.records.appendEvent(id, 'PausedOnFailure', FAILURE_POLICY_ACTOR, { wave: state.wave, reason }, now);
+    }
     await deps.records.updateDeployment(id, { gate: { kind, wave: state.wave, token: taskToken, since: now.toISOString() } }, now);
 
     // Read again after storing the token: a control that arrived in between has not seen it.

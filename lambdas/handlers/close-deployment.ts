@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { metrics } from '../commons/powertools.ts';
 import type { DeploymentRecord, DeploymentStatus, Release } from '../core/records.ts';
+import { completionOf, REGIONAL_COMPLETED } from '../core/regions.ts';
 import type { Deps } from './deps.ts';
 
 const METRIC: Record<DeploymentStatus, string> = {
@@ -41,7 +42,18 @@ export async function closeDeployment(
   const recent = (await deps.records.listReleases(spec.app, spec.environment, RESTORE_LOOKBACK)).items;
   await deps.records.putRelease(record, record.status, now);
   const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
-  await deps.records.appendEvent(id, closing.event.type, closing.event.actor, { ...closing.event.detail, lockReleased }, now);
+  // The end is announced once: a retried close (Finalize retried, or the execution-status rule after it) writes nothing twice.
+  const first = await deps.records.appendEventOnce(
+    id,
+    'Closed',
+    closing.event.type,
+    closing.event.actor,
+    { ...closing.event.detail, lockReleased },
+    now,
+  );
+  // Sent on every close, a retried one too: the control region takes the first and ignores repeats.
+  await reportToParent(deps, record);
+  if (!first) return record;
   await deps.events.put({
     detailType: 'Deployment Status Change',
     detail: {
@@ -66,6 +78,17 @@ export async function closeDeployment(
     if (brokenSince) metrics.addMetric('TimeToRestoreSeconds', MetricUnit.Seconds, secondsBetween(brokenSince, now));
   }
   return record;
+}
+
+/**
+ * Multi-region: a regional deployment the control region started tells it how
+ * it ended ("Regional Deployment Completed", which a rule forwards to the
+ * control region's bus), whatever ended it. Nothing for other deployments.
+ */
+export async function reportToParent(deps: Pick<Deps, 'events'>, record: DeploymentRecord | undefined): Promise<void> {
+  if (!record?.spec?.parent) return;
+  const completion = completionOf(record);
+  if (completion) await deps.events.put({ detailType: REGIONAL_COMPLETED, detail: completion });
 }
 
 /** Releases read back to find when service broke (as `deployctl metrics` counts time to restore). */

@@ -67,7 +67,14 @@ export function createEvaluateWave(deps: Deps) {
     await deps.records.putWaveResult(id, { wave, hosts: hosts.length, succeeded: hosts.length - waveFailed, failed: waveFailed }, now);
 
     if (phase === 'validate') {
-      await deps.records.appendEvent(id, 'ValidationFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
+      await deps.records.appendEventOnce(
+        id,
+        'ValidationFinished',
+        'ValidationFinished',
+        'deployctl',
+        { hosts: hosts.length, failed: waveFailed },
+        now,
+      );
       if (waveFailed === 0) return { ...state, verdict: 'continue', callback: undefined };
       return {
         ...state,
@@ -88,7 +95,14 @@ export function createEvaluateWave(deps: Deps) {
             ? `rolled back ${hosts.length} hosts to ${version}`
             : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
       await deps.records.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
-      await deps.records.appendEvent(id, 'RollbackFinished', 'deployctl', { hosts: hosts.length, failed: waveFailed }, now);
+      await deps.records.appendEventOnce(
+        id,
+        'RollbackFinished',
+        'RollbackFinished',
+        'deployctl',
+        { hosts: hosts.length, failed: waveFailed },
+        now,
+      );
       return { ...state, outcome, reason: [state.reason, reason].filter(Boolean).join('; ') };
     }
 
@@ -96,28 +110,32 @@ export function createEvaluateWave(deps: Deps) {
     const failed = state.failed + waveFailed;
     const verdict = evaluateThresholds({ total: state.hostCount, failed }, spec.strategy.maxErrors, spec.strategy.minHealthy);
     await deps.records.updateDeployment(id, { succeeded, failed }, now);
-    await deps.records.appendEvent(
+    // Once per wave, however often Step Functions retries this task: the audit event, the status event, the metrics.
+    const first = await deps.records.appendEventOnce(
       id,
+      `WaveFinished#${wave}`,
       'WaveFinished',
       'deployctl',
       { wave, hosts: hosts.length, failed: waveFailed, failedHosts: failedHosts.slice(0, 20).map((h) => h.instanceId), ok: verdict.ok },
       now,
     );
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: {
-        deploymentId: id,
-        app: spec.app,
-        environment: spec.environment,
-        status: 'WAVE_COMPLETED',
-        wave,
-        hosts: hosts.length,
-        failed: waveFailed,
-      },
-    });
-    metrics.addMetric('HostsDeployed', MetricUnit.Count, hosts.length - waveFailed);
-    metrics.addMetric('HostCommandFailures', MetricUnit.Count, waveFailed);
-    if (sentAt) metrics.addMetric('WaveDurationSeconds', MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(sentAt)) / 1000));
+    if (first) {
+      await deps.events.put({
+        detailType: 'Deployment Status Change',
+        detail: {
+          deploymentId: id,
+          app: spec.app,
+          environment: spec.environment,
+          status: 'WAVE_COMPLETED',
+          wave,
+          hosts: hosts.length,
+          failed: waveFailed,
+        },
+      });
+      metrics.addMetric('HostsDeployed', MetricUnit.Count, hosts.length - waveFailed);
+      metrics.addMetric('HostCommandFailures', MetricUnit.Count, waveFailed);
+      if (sentAt) metrics.addMetric('WaveDurationSeconds', MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(sentAt)) / 1000));
+    }
     logger.info('wave evaluated', { deploymentId: id, wave, failed: waveFailed, total: failed, ok: verdict.ok });
     return {
       ...state,

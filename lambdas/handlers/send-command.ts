@@ -3,6 +3,7 @@ import { logger, task } from '../commons/powertools.ts';
 import { ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';
 import { commandFor, type DeploymentSpec } from '../core/spec.ts';
 import { DeploymentState } from '../core/state.ts';
+import { NOT_DELIVERED } from '../core/thresholds.ts';
 import { chunk, type Deps, SEND_COMMAND_LIMIT } from './deps.ts';
 
 export class RollbackUnavailable extends Error {
@@ -31,47 +32,85 @@ export function createSendCommand(deps: Deps) {
     const now = deps.clock.now();
 
     const { wave, command, hosts } = await target(deps, state, spec, phase);
-    // A retried invocation resumes after the chunks an earlier attempt already sent.
-    const commandIds = await deps.records.getWaveCommands(id, wave);
-    const resumed = commandIds.length > 0;
     const batches = chunk(hosts, SEND_COMMAND_LIMIT);
-    for (const batch of batches.slice(commandIds.length)) {
-      const commandId = await deps.fleet.send({
-        instanceIds: batch,
-        document: command.document,
-        parameters: command.parameters,
-        timeoutSeconds: command.timeoutSeconds,
-        comment: `deployctl ${id} ${phase === 'deploy' ? `deploy wave ${wave + 1}` : phase}`.slice(0, 100),
-      });
-      await deps.records.addWaveCommand(id, wave, commandId, now);
+    // A retried invocation (a crash, a timeout, throttling) resumes after the batches an earlier attempt sent.
+    const sending = await deps.records.getWaveSending(id, wave);
+    const commandIds = [...sending.commandIds];
+    for (let b = commandIds.length; b < batches.length; b++) {
+      const batch = batches[b] as string[];
+      const comment = commentFor(id, phase, wave, b, batches.length);
+      // An earlier attempt may have died between SendCommand and storing its id: ask SSM before sending again.
+      const intent = sending.sending?.batch === b ? sending.sending : undefined;
+      const found = intent
+        ? await deps.fleet.findCommand({
+            instanceId: batch[0] as string,
+            document: command.document,
+            comment,
+            after: new Date(Date.parse(intent.at) - CLOCK_SKEW_MS),
+          })
+        : undefined;
+      if (found) logger.warn('found the command an earlier attempt sent; not sending it again', { deploymentId: id, wave, batch: b });
+      if (!found) await deps.records.markSending(id, wave, b, now);
+      const commandId =
+        found ??
+        (await deps.fleet.send({
+          instanceIds: batch,
+          document: command.document,
+          parameters: command.parameters,
+          timeoutSeconds: command.timeoutSeconds,
+          comment,
+        }));
+      if (!(await deps.records.addWaveCommand(id, wave, b, commandId, now))) {
+        throw new Error(`batch ${b + 1} of wave ${wave + 1} was stored by a concurrent attempt; retrying`);
+      }
+      await deps.records.putCommandToken(id, wave, commandId, taskToken, now);
       commandIds.push(commandId);
     }
-    const { waveDone } = await deps.records.putCommandTokens(id, wave, commandIds, taskToken, now);
+    // The commands of earlier attempts get this attempt's token too; then the wave counts as fully sent.
+    const { waveDone } = await deps.records.putCommandTokens(id, wave, sending.commandIds, taskToken, now);
+    // The audit event and the status event once per wave and phase, however often this task is retried.
+    const first = await deps.records.appendEventOnce(
+      id,
+      `${STARTED[phase].event}#${wave}`,
+      STARTED[phase].event,
+      'deployctl',
+      { wave, hosts: hosts.length, commandIds },
+      now,
+    );
+    if (first) {
+      if (phase === 'deploy') await deps.records.updateDeployment(id, { currentWave: wave }, now);
+      await deps.events.put({
+        detailType: 'Deployment Status Change',
+        detail: {
+          deploymentId: id,
+          app: spec.app,
+          environment: spec.environment,
+          status: STARTED[phase].status,
+          wave,
+        },
+      });
+      logger.info('commands sent', { deploymentId: id, phase, wave, hosts: hosts.length, commands: commandIds.length });
+    } else {
+      logger.info('retried send: nothing sent twice; token refreshed', { deploymentId: id, phase, wave, commands: commandIds.length });
+    }
     // Nothing to wait for (no hosts), or every command finished before this token was stored:
     // no status event will wake the execution, so this call does.
-    const settle = async () => {
-      if (commandIds.length === 0 || waveDone) await deps.callbacks.succeed(taskToken, { commandIds, settled: true });
-      return { commandIds };
-    };
-    if (resumed) {
-      logger.info('resumed sending; token refreshed', { deploymentId: id, wave, commandIds });
-      return settle();
-    }
-    if (phase === 'deploy') await deps.records.updateDeployment(id, { currentWave: wave }, now);
-    await deps.records.appendEvent(id, STARTED[phase].event, 'deployctl', { wave, hosts: hosts.length, commandIds }, now);
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: {
-        deploymentId: id,
-        app: spec.app,
-        environment: spec.environment,
-        status: STARTED[phase].status,
-        wave,
-      },
-    });
-    logger.info('commands sent', { deploymentId: id, phase, wave, hosts: hosts.length, commands: commandIds.length });
-    return settle();
+    if (commandIds.length === 0 || waveDone) await deps.callbacks.succeed(taskToken, { commandIds, settled: true });
+    return { commandIds };
   });
+}
+
+/** How far apart the Lambda's and SSM's clocks may be when looking for a command sent earlier. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The command's comment (at most 100 characters): unique per deployment, phase,
+ * wave and batch, so a retry can find the command by it. The id goes last, so
+ * the rest survives if a long id is cut.
+ */
+export function commentFor(id: string, phase: 'deploy' | 'rollback' | 'validate', wave: number, batch: number, batches: number): string {
+  const what = phase === 'deploy' ? `wave ${wave + 1}` : phase;
+  return `deployctl ${what} batch ${batch + 1}/${batches} ${id}`.slice(0, 100);
 }
 
 const STARTED = {
@@ -100,14 +139,24 @@ async function target(deps: Deps, state: DeploymentState, spec: DeploymentSpec, 
   return { wave: ROLLBACK_WAVE, command, hosts: await rollbackHosts(deps, state) };
 }
 
-/** The hosts a rollback commands: those of every wave that was sent, fixed once so a retry sends the same chunks. */
+/**
+ * The hosts a rollback commands: those of every wave that was sent, except
+ * hosts the deploy command provably never reached (an offline agent: nothing
+ * changed there, and a rollback would only time out on it too). Fixed once, so
+ * a retry sends the same chunks.
+ */
 async function rollbackHosts(deps: Deps, state: DeploymentState): Promise<string[]> {
   const id = state.deploymentId;
   const stored = await deps.records.getWaveHosts(id, ROLLBACK_WAVE);
   if (stored.length > 0) return stored;
+  const untouched = new Set(
+    (await deps.records.getHostResults(id)).filter((r) => r.phase === 'deploy' && NOT_DELIVERED.has(r.status)).map((r) => r.instanceId),
+  );
   const hosts: string[] = [];
   for (let w = 0; w < state.waveCount; w++) {
-    if ((await deps.records.getWaveCommands(id, w)).length > 0) hosts.push(...(await deps.records.getWaveHosts(id, w)));
+    if ((await deps.records.getWaveCommands(id, w)).length > 0) {
+      hosts.push(...(await deps.records.getWaveHosts(id, w)).filter((h) => !untouched.has(h)));
+    }
   }
   await deps.records.putWave(id, ROLLBACK_WAVE, hosts);
   return hosts;

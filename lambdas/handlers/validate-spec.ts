@@ -5,6 +5,7 @@ import { logger, metrics, task } from '../commons/powertools.ts';
 import { bakeSecondsFor } from '../core/plan.ts';
 import { parseSpec } from '../core/spec.ts';
 import type { DeploymentState } from '../core/state.ts';
+import { reportToParent } from './close-deployment.ts';
 import { type Deps, LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from './deps.ts';
 
 /** The deployment id was used by another execution: its record is left as it is. */
@@ -52,21 +53,25 @@ export function createValidateSpec(deps: Deps) {
       await deps.records.acquireLock(spec.app, spec.environment, deploymentId, now, LOCK_TTL_SECONDS);
     } catch (error) {
       if (error instanceof LockHeld) {
-        await deps.records.finishDeployment(deploymentId, 'FAILED', error.message, now);
+        const refused = await deps.records.finishDeployment(deploymentId, 'FAILED', error.message, now);
         await deps.records.appendEvent(deploymentId, 'LockRefused', 'deployctl', { holder: error.holder }, now);
+        // Multi-region: the control region hears of the refusal at once instead of waiting out its timeout.
+        await reportToParent(deps, refused);
         logger.warn('lock held by another deployment', { holder: error.holder });
       }
       throw error;
     }
     try {
       await deps.records.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
-      await deps.records.appendEvent(deploymentId, 'LockAcquired', 'deployctl', {}, now);
-      await deps.events.put({
-        detailType: 'Deployment Status Change',
-        detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
-      });
-      metrics.addDimensions({ app: spec.app, environment: spec.environment });
-      metrics.addMetric('DeploymentsStarted', MetricUnit.Count, 1);
+      // Once per deployment, however often this task is retried: the audit event, the status event and the metric.
+      if (await deps.records.appendEventOnce(deploymentId, 'LockAcquired', 'LockAcquired', 'deployctl', {}, now)) {
+        await deps.events.put({
+          detailType: 'Deployment Status Change',
+          detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
+        });
+        metrics.addDimensions({ app: spec.app, environment: spec.environment });
+        metrics.addMetric('DeploymentsStarted', MetricUnit.Count, 1);
+      }
     } catch (error) {
       // Nothing started: give the lock back so that a failed start never blocks the next deployment.
       await deps.records.releaseLock(spec.app, spec.environment, deploymentId);
@@ -84,6 +89,7 @@ export function createValidateSpec(deps: Deps) {
       failed: 0,
       bakeSeconds: bakeSecondsFor(spec),
       waitSeconds: spec.command.timeoutSeconds + WAIT_MARGIN_SECONDS,
+      onFailure: spec.onFailure,
     };
   });
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { RecordNotFound, type Records } from '../adapters/aws/records.ts';
-import type { DeploymentRecord, HostResult, Page, Release, WaveSummary } from '../core/records.ts';
+import type { DeploymentRecord, HostResult, Page, RegionProgress, Release, WaveSummary } from '../core/records.ts';
+import { FAN_OUT_MACHINE, isMultiRegion, type RegionView, regionViews } from '../core/regions.ts';
 import { manualRollbackSpec } from '../core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
 import { type ControlRequest, type ControlResult, controlDeployment } from '../handlers/control-deployment.ts';
@@ -84,6 +85,8 @@ export interface DeploymentView {
     readonly rolledBack: number;
     readonly pending: number;
   };
+  /** Multi-region: every region's deployment (status, host counts, timings), in wave order. */
+  readonly regions?: RegionView[];
 }
 
 export interface ListPage<T> {
@@ -125,7 +128,8 @@ export function createDeploymentService(deps: ServiceDeps) {
       return { deploymentId, strategy, started: false, status: existing.status };
     }
     // The execution name is the deployment id: StartExecution with the same name and input answers the same execution.
-    const { executionArn } = await deps.executions.start(strategy, deploymentId, request);
+    // A spec with regions runs on the control region's fan-out machine, which starts each region's strategy.
+    const { executionArn } = await deps.executions.start(isMultiRegion(spec) ? FAN_OUT_MACHINE : strategy, deploymentId, request);
     return { deploymentId, strategy, started: true, executionArn };
   }
 
@@ -136,12 +140,19 @@ export function createDeploymentService(deps: ServiceDeps) {
     const hosts = record.hostCount ?? 0;
     const succeeded = record.succeeded ?? 0;
     const failed = record.failed ?? 0;
-    const { gate, ...rest } = record;
+    const { gate, regions, ...rest } = record;
+    // Multi-region: every region's status, counts and timings, in wave order (without the control execution's tokens).
+    const regionList = regions ? regionViews(record) : undefined;
     return {
       // Never the task token: whoever holds it could answer the gate without the audit trail.
-      record: { ...rest, ...(gate ? { gate: { kind: gate.kind, wave: gate.wave, since: gate.since } } : {}) } as DeploymentRecord,
+      record: {
+        ...rest,
+        ...(gate ? { gate: { kind: gate.kind, wave: gate.wave, since: gate.since } } : {}),
+        ...(regionList ? { regions: Object.fromEntries(regionList.map(({ region, ...view }) => [region, view])) } : {}),
+      } as DeploymentRecord,
       waves,
       counts: { hosts, succeeded, failed, rolledBack: record.rolledBack ?? 0, pending: Math.max(0, hosts - succeeded - failed) },
+      ...(regionList ? { regions: regionList } : {}),
     };
   }
 
@@ -154,7 +165,8 @@ export function createDeploymentService(deps: ServiceDeps) {
   /** Every deployment, newest first. */
   async function list(options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<DeploymentRecord>> {
     const cursor = decodeCursor(options.nextToken);
-    return withToken(await deps.records.listDeployments(pageSize(options.limit), cursor).catch(refusedCursor(cursor)));
+    const page = await deps.records.listDeployments(pageSize(options.limit), cursor).catch(refusedCursor(cursor));
+    return withToken({ ...page, items: page.items.map(withoutTaskTokens) });
   }
 
   /** approve, reject, abort, pause, resume. */
@@ -163,10 +175,15 @@ export function createDeploymentService(deps: ServiceDeps) {
   }
 
   /** Starts a rollback of a finished deployment to its previous version. */
-  async function rollback(deploymentId: string, requestedBy: string, options: { idempotencyKey?: string } = {}): Promise<StartResult> {
-    const spec = manualRollbackSpec(await deps.records.getDeployment(deploymentId), requestedBy);
+  async function rollback(
+    deploymentId: string,
+    requestedBy: string,
+    options: { idempotencyKey?: string; emergency?: boolean } = {},
+  ): Promise<StartResult> {
+    const spec = manualRollbackSpec(await deps.records.getDeployment(deploymentId), requestedBy, { emergency: options.emergency ?? false });
     // One rollback per deployment unless the caller says otherwise: a retried request starts nothing new.
-    return start(spec, { idempotencyKey: options.idempotencyKey ?? `${deploymentId.slice(0, 71)}-rollback` });
+    const key = options.emergency ? `${deploymentId.slice(0, 61)}-emergency-rollback` : `${deploymentId.slice(0, 71)}-rollback`;
+    return start(spec, { idempotencyKey: options.idempotencyKey ?? key });
   }
 
   /** Each host's result and command output, and the audit trail. */
@@ -217,6 +234,23 @@ function sameDeployment(existing: DeploymentRecord, spec: DeploymentSpec): boole
     Object.fromEntries(IDENTITY.map((k) => [k, s[k as keyof DeploymentSpec]]).filter(([, v]) => v !== undefined));
   // Deep, not by JSON text: DynamoDB hands maps back in any key order.
   return isDeepStrictEqual(pick(existing.spec), pick(spec));
+}
+
+/**
+ * A record as a listing shows it: no task token (a gate's, or a region's wait),
+ * which would let whoever reads it answer the wait without the audit trail.
+ */
+function withoutTaskTokens(record: DeploymentRecord): DeploymentRecord {
+  const { gate, regions, ...rest } = record;
+  const region = ({ token: _token, rollback, ...progress }: RegionProgress) => {
+    const { token: _rollbackToken, ...undo } = rollback ?? {};
+    return { ...progress, ...(rollback ? { rollback: undo } : {}) };
+  };
+  return {
+    ...rest,
+    ...(gate ? { gate: { kind: gate.kind, wave: gate.wave, since: gate.since } } : gate === null ? { gate: null } : {}),
+    ...(regions ? { regions: Object.fromEntries(Object.entries(regions).map(([name, progress]) => [name, region(progress)])) } : {}),
+  } as DeploymentRecord;
 }
 
 function pageSize(limit: number | undefined): number {

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseSpec } from '../../lambdas/core/spec.ts';
 import type { ApiConfig as ApiConfigSchema } from '../../lambdas/functions/api.ts';
+import { MAX_BODY_BYTES } from '../../lambdas/handlers/api.ts';
 
 /**
  * The API Lambda's entry (lambdas/functions/api.ts) over mocked SDK clients:
@@ -115,6 +116,17 @@ describe('the API Lambda entry', () => {
     expect(answer.statusCode).toBe(400);
     expect(JSON.parse(answer.body).fieldErrors).toEqual([{ field: 'version', message: expect.any(String) }]);
     expect(sfn).toReceiveCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('answers a body larger than the size limit with 413 before reading it, and calls neither DynamoDB nor Step Functions', async () => {
+    const body = { ...SPEC, requestedBy: 'x'.repeat(MAX_BODY_BYTES) };
+
+    const answer = await handler(event('POST', '/deployments', '/deployments', body), context);
+
+    expect(answer.statusCode).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'PayloadTooLarge', fieldErrors: [{ field: '(body)' }] });
+    expect(db.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
   });
 
   it("approves by succeeding the approval gate's task token, after recording who approved", async () => {

@@ -1,5 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 
 /** deployctl as a user runs it: its own process (tsx on Node 22), its own working directory. */
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -90,3 +93,57 @@ export function background(cwd: string, args: readonly string[]): Background {
 }
 
 export const json = <T = Record<string, unknown>>(run: Run): T => JSON.parse(run.stdout) as T;
+
+/** One test's own corner of local mode: a state folder (fleet, runs, inbox) and a table of the run's DynamoDB Local. */
+export interface Scenario {
+  /** The working directory the commands run in (shared by the tests of a file). */
+  readonly cwd: string;
+  /** The state folder, relative to cwd. */
+  readonly dir: string;
+  /** The options that point a command at this scenario. */
+  readonly target: readonly string[];
+  /** The file holding the demo-web version a local host runs. */
+  fleet(host: string): string;
+  run(command: string, ...args: string[]): Promise<Run>;
+  start(command: string, ...args: string[]): Background;
+}
+
+/**
+ * Scenarios for the tests of one file, so that no test sees another's
+ * records, fleet or app+env lock: the file gets a working directory before
+ * its tests (removed after them), each scenario a state folder in it and a
+ * table named after the file. Commands left running are stopped after each test.
+ */
+export function localScenarios(name: string): () => Scenario {
+  let cwd = '';
+  let tables = 0;
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(tmpdir(), `deployctl-${name}-`));
+  });
+  afterEach(stopAll);
+  afterAll(async () => {
+    // A host script of a stopped command may still be writing: retry the removal.
+    await rm(cwd, { recursive: true, force: true, maxRetries: 5 });
+  });
+  return () => {
+    const n = tables++;
+    const dir = `state-${n}`;
+    const target = [
+      '--local',
+      '--state-dir',
+      dir,
+      '--dynamodb-endpoint',
+      inject('dynamoEndpoint'),
+      '--table',
+      `${name}-${process.pid}-${n}`,
+    ];
+    return {
+      cwd,
+      dir,
+      target,
+      fleet: (host) => path.join(cwd, dir, 'fleet', host, 'opt', 'deployctl', 'demo-web', 'current'),
+      run: (command, ...args) => deployctl(cwd, [command, ...args, ...target]),
+      start: (command, ...args) => background(cwd, [command, ...args, ...target]),
+    };
+  };
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inject, vi } from 'vitest';
 import type { SimulatedClock } from '../../cli/local/clock.ts';
-import type { LocalEventListener, LocalOrchestrator, LocalRun } from '../../cli/local/runner.ts';
+import type { LocalEventListener, LocalOrchestrator, LocalRun, ServiceFaults } from '../../cli/local/runner.ts';
 import {
   createLocalFleet,
   type FleetFaults,
@@ -83,7 +83,13 @@ export async function startFlow(
   spec: DeploymentSpecInput,
   hostCount: number,
   faults: FleetFaults = {},
-  options: { callbackTimeoutMs?: number; bakeMs?: number; dropCommandEvents?: boolean; clock?: SimulatedClock } = {},
+  options: {
+    callbackTimeoutMs?: number;
+    bakeMs?: number;
+    dropCommandEvents?: boolean;
+    clock?: SimulatedClock;
+    faults?: ServiceFaults;
+  } = {},
 ): Promise<Flow> {
   const fleetDir = mkdtempSync(path.join(tmpdir(), 'deployctl-flow-'));
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), hostCount, faults);

@@ -61,6 +61,15 @@ function apiFunctionGrants(): Map<string, Json[]> {
   return grants;
 }
 
+/** The logical id of the request model of a method (`POST /deployments`), failing the test when it has none. */
+function modelOf(route: string): string {
+  const method = methods().find((m) => m.route === route);
+  const models = method?.properties.RequestModels as { 'application/json'?: { Ref: string } } | undefined;
+  const id = models?.['application/json']?.Ref;
+  if (!id) throw new Error(`${route} has no application/json request model`);
+  return id;
+}
+
 const machineRefs = () => STRATEGIES.map((strategy) => ref(logicalIdOf(stack.stateMachines[strategy])));
 const tableArn = () => ({ 'Fn::GetAtt': [logicalIdOf(stack.table.table), 'Arn'] });
 
@@ -122,6 +131,52 @@ describe('the deployments API', () => {
       properties: { comment: { type: 'string', maxLength: 1024 } },
       additionalProperties: false,
     });
+  });
+
+  it("validates the body of every POST against a model, and a manual rollback's against an optional emergency flag and nothing else", () => {
+    const posts = methods().filter((m) => m.route.startsWith('POST '));
+    expect(posts.map((m) => m.route).sort()).toEqual(
+      API_ROUTES.filter((r) => r.method === 'POST')
+        .map((r) => `POST ${r.resource}`)
+        .sort(),
+    );
+    for (const post of posts) {
+      const models = post.properties.RequestModels as { 'application/json'?: { Ref: string } } | undefined;
+      const modelId = models?.['application/json']?.Ref;
+      expect(modelId, post.route).toBeDefined();
+      expect(resource(String(modelId)).Type, post.route).toBe('AWS::ApiGateway::Model');
+    }
+    expect(resource(modelOf('POST /deployments/{id}/rollback')).Properties.Schema).toEqual({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      title: 'RollbackRequest',
+      type: 'object',
+      properties: { emergency: { type: 'boolean' } },
+      additionalProperties: false,
+    });
+  });
+
+  it('bounds every string of the DeploymentSpec model by a pattern, a list of values or a length, and every array by a count', () => {
+    const unbounded: string[] = [];
+    let strings = 0;
+    const walk = (node: Json, at: string): void => {
+      if (!node || typeof node !== 'object' || Array.isArray(node)) return;
+      if (node.type === 'string') {
+        strings++;
+        if (node.pattern === undefined && node.enum === undefined && node.maxLength === undefined) unbounded.push(`string ${at}`);
+      }
+      if (node.type === 'array' && node.maxItems === undefined) unbounded.push(`array ${at}`);
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'properties' && value && typeof value === 'object')
+          for (const [name, sub] of Object.entries(value)) walk(sub, `${at}.${name}`);
+        else if (key === 'items' || key === 'additionalProperties' || key === 'not') walk(value, `${at}[]`);
+        else if ((key === 'anyOf' || key === 'oneOf' || key === 'allOf') && Array.isArray(value))
+          for (const [i, sub] of value.entries()) walk(sub, `${at}|${i}`);
+      }
+    };
+    walk(resource(modelOf('POST /deployments')).Properties.Schema as Json, '');
+
+    expect(unbounded).toEqual([]);
+    expect(strings).toBeGreaterThan(40);
   });
 
   it('requires the deployment id in the path of every route that names one, and declares the optional query and header parameters', () => {

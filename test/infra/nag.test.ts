@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { acknowledgeNagFindings } from '../../lib/nag.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
-import { actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, regionalStack } from './synth.ts';
+import { ACCOUNT, actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, REGION, regionalStack } from './synth.ts';
 
 const Report = z.object({
   pluginReports: z.array(
@@ -42,8 +42,11 @@ function synthesizeWithNag(acknowledge: boolean): {
 } {
   const outdir = mkdtempSync(path.join(tmpdir(), 'deployctl-nag-'));
   outdirs.push(outdir);
-  // With every optional entry point configured, so that the checks cover them too.
-  const { app, stack } = regionalStack({ outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }, ENTRY_POINTS);
+  // With every optional entry point and a customer managed table key, so that the checks cover them too.
+  const { app, stack } = regionalStack(
+    { outdir, context: { '@aws-cdk/core:failSynthOnValidationErrors': false } },
+    { ...ENTRY_POINTS, tableKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d` },
+  );
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   if (acknowledge) acknowledgeNagFindings(stack);
   const assembly = app.synth();
@@ -135,11 +138,14 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(topics).toHaveLength(2);
   });
 
-  it('acknowledge wildcard SSM targets only on the sendCommand role', () => {
+  it('acknowledge wildcard SSM targets only on the sendCommand role, and only as instances that must carry the managed tag', () => {
     const targetAcks = acknowledgements(acknowledged.stack).filter((ack) => /instance\/\*\]$/.test(ack.id));
     const sendCommandRole = acknowledged.stack.functions.sendCommand.role?.node.path;
     expect(targetAcks).toHaveLength(2);
-    for (const ack of targetAcks) expect(ack.path, ack.id).toBe(sendCommandRole);
+    for (const ack of targetAcks) {
+      expect(ack.path, ack.id).toBe(sendCommandRole);
+      expect(ack.reason, ack.id).toContain('tagged deployctl:managed=true (ssm:resourceTag condition)');
+    }
   });
 
   it('acknowledge the wildcard listener only on the shiftTraffic and switchBack roles', () => {

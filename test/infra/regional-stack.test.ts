@@ -33,7 +33,6 @@ const ref = (id: string) => ({ Ref: id });
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const partitionArn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
 const machineArn = (strategy: StrategyName) => partitionArn(`:states:${REGION}:${ACCOUNT}:stateMachine:Deployctl-${strategy}`);
-const TASK_RESPONSES = ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'];
 
 function roleOf(construct: { readonly role?: IConstruct }): string {
   if (!construct.role) throw new Error('no role');
@@ -209,7 +208,7 @@ describe('the orchestrator functions', () => {
       runPreChecks: ['cloudwatch:DescribeAlarms', 'ssm:DescribeInstanceInformation', ...xray],
       checkControls: xray,
       awaitGate: xray,
-      sendCommand: xray,
+      sendCommand: ['ssm:ListCommands', ...xray],
       commandCallback: xray,
       evaluateWave: ['ssm:ListCommandInvocations', ...xray],
       checkAlarms: ['cloudwatch:DescribeAlarms', ...xray],
@@ -221,9 +220,10 @@ describe('the orchestrator functions', () => {
     });
   });
 
-  it('let only sendCommand run SSM commands, and only the allow-listed documents on instances of this account and region', () => {
+  it('let only sendCommand run SSM commands: the allow-listed documents, and instances of this account and region that carry the managed tag', () => {
     expect(rolesAllowed('ssm:SendCommand')).toEqual([roleOf(stack.functions.sendCommand)]);
     const sendCommand = statementsOf(roleOf(stack.functions.sendCommand)).filter((s) => actionsOf(s).includes('ssm:SendCommand'));
+    // Two statements: a condition on the documents' statement would refuse every document, which carries no such tag.
     expect(sendCommand).toEqual([
       {
         Effect: 'Allow',
@@ -233,23 +233,52 @@ describe('the orchestrator functions', () => {
           partitionArn(`:ssm:${REGION}::document/AWS-ApplyAnsiblePlaybooks`),
           partitionArn(`:ssm:${REGION}::document/AWS-RunPatchBaseline`),
           partitionArn(`:ssm:${REGION}:${ACCOUNT}:document/Deployctl-DeployApplication`),
-          partitionArn(`:ec2:${REGION}:${ACCOUNT}:instance/*`),
-          partitionArn(`:ssm:${REGION}:${ACCOUNT}:managed-instance/*`),
         ],
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [partitionArn(`:ec2:${REGION}:${ACCOUNT}:instance/*`), partitionArn(`:ssm:${REGION}:${ACCOUNT}:managed-instance/*`)],
+        Condition: { StringEquals: { 'ssm:resourceTag/deployctl:managed': 'true' } },
       },
     ]);
   });
 
-  it('let only the SSM callback, the controls, a gate, a send and the API answer a waiting task, and only for the five deployment state machines', () => {
-    const responders = rolesOf('commandCallback', 'controlDeployment', 'awaitGate', 'sendCommand');
-    // The API's approve, reject, abort and resume succeed or fail a gate's token; it never sends heartbeats (test/infra/api.test.ts).
-    const withApi = [...responders, roleOf(stack.api.function)].sort();
-    expect(rolesAllowed('states:SendTaskSuccess')).toEqual(withApi);
-    expect(rolesAllowed('states:SendTaskFailure')).toEqual(withApi);
-    expect(rolesAllowed('states:SendTaskHeartbeat')).toEqual(responders);
-    for (const role of responders)
+  it('require the managed tag given in the props on the instances SendCommand reaches', () => {
+    const tagged = regionalStack({}, { managedInstanceTag: { key: 'team/deploy-target', value: 'web' } }).stack;
+    const statements = policiesOf(Template.fromStack(tagged).toJSON()).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    ) as (Statement & {
+      Condition?: unknown;
+    })[];
+    const conditions = statements.filter((s) => actionsOf(s).includes('ssm:SendCommand')).map((s) => s.Condition);
+    expect(conditions).toEqual([undefined, { StringEquals: { 'ssm:resourceTag/team/deploy-target': 'web' } }]);
+  });
+
+  it.each([
+    [{ key: 'aws:createdBy', value: 'x' }, /managedInstanceTag: key must not start with aws:/],
+    [{ key: '', value: 'true' }, /managedInstanceTag: key must be 1 to 128/],
+    [{ key: 'deployctl:managed', value: 'a"b' }, /managedInstanceTag: value must be up to 256/],
+  ])('refuse the managed tag %j at synthesis, naming the field', (managedInstanceTag, message) => {
+    expect(() => regionalStack({}, { managedInstanceTag })).toThrow(message);
+  });
+
+  it('let only the SSM callback, the controls, a gate, a send and the API answer a waiting task, each only as its code does, and only for the five deployment state machines', () => {
+    const succeeders = rolesOf('commandCallback', 'controlDeployment', 'awaitGate', 'sendCommand');
+    // The API's approve, reject, abort and resume succeed or fail a gate's token (test/infra/api.test.ts).
+    expect(rolesAllowed('states:SendTaskSuccess')).toEqual([...succeeders, roleOf(stack.api.function)].sort());
+    expect(rolesAllowed('states:SendTaskFailure')).toEqual([roleOf(stack.functions.controlDeployment), roleOf(stack.api.function)].sort());
+    expect(rolesAllowed('states:SendTaskHeartbeat')).toEqual([]);
+    for (const role of succeeders)
       expect(serviceStatementsOf(role, 'states'), role).toEqual([
-        { Effect: 'Allow', Action: TASK_RESPONSES, Resource: STRATEGIES.map((strategy) => machineArn(strategy)) },
+        {
+          Effect: 'Allow',
+          Action:
+            role === roleOf(stack.functions.controlDeployment)
+              ? ['states:SendTaskFailure', 'states:SendTaskSuccess']
+              : ['states:SendTaskSuccess'],
+          Resource: STRATEGIES.map((strategy) => machineArn(strategy)),
+        },
       ]);
   });
 
@@ -265,18 +294,30 @@ describe('the orchestrator functions', () => {
     expect(rolesAllowed('elasticloadbalancing:ModifyListener')).toEqual(traffic);
     expect(rolesAllowed('elasticloadbalancing:DescribeListeners')).toEqual(traffic);
     for (const role of traffic)
-      expect(serviceStatementsOf(role, 'elasticloadbalancing'), role).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['elasticloadbalancing:ModifyListener'],
-          Resource: partitionArn(`:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/*`),
-        },
-        { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeListeners'], Resource: '*' },
-      ]);
+      expect(serviceStatementsOf(role, 'elasticloadbalancing'), role).toEqual(
+        expect.arrayContaining([
+          {
+            Effect: 'Allow',
+            Action: ['elasticloadbalancing:ModifyListener'],
+            Resource: partitionArn(`:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/*`),
+          },
+          { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeListeners'], Resource: '*' },
+        ]),
+      );
+    for (const role of traffic) expect(serviceStatementsOf(role, 'elasticloadbalancing'), role).toHaveLength(2);
   });
 
   it('let only the functions that announce a deployment status put events, and only on the default bus', () => {
-    const announcers = rolesOf('validateSpec', 'sendCommand', 'awaitGate', 'shiftTraffic', 'finalize', 'executionStatus');
+    const announcers = rolesOf(
+      'validateSpec',
+      'runPreChecks',
+      'sendCommand',
+      'evaluateWave',
+      'awaitGate',
+      'shiftTraffic',
+      'finalize',
+      'executionStatus',
+    );
     expect(rolesAllowed('events:PutEvents')).toEqual(announcers);
     for (const role of announcers)
       expect(serviceStatementsOf(role, 'events'), role).toEqual([

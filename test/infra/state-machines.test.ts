@@ -77,7 +77,7 @@ interface CommandWait {
   /** The phase the send and its evaluation both carry. */
   readonly phase: 'deploy' | 'rollback' | 'validate';
 }
-type GateKind = 'approval' | 'resume';
+type GateKind = 'approval' | 'resume' | 'failure';
 
 /** A wave strategy's command waits: its wave and the rollback. */
 const waveCommandWaits = (strategy: WaveStrategy): Record<string, CommandWait> => ({
@@ -101,6 +101,7 @@ const COMMAND_WAITS: Record<StrategyName, Record<string, CommandWait>> = {
 const waveGateWaits = (strategy: WaveStrategy): Record<string, GateKind> => ({
   'Wait While Paused': 'resume',
   [WAVE_NAMES[strategy].approval]: 'approval',
+  'Wait For Operator After Failure': 'failure',
 });
 
 /** Each gate wait (awaitGate), with the kind of control that ends it. */
@@ -109,7 +110,12 @@ const GATE_WAITS: Record<StrategyName, Record<string, GateKind>> = {
   rolling: waveGateWaits('rolling'),
   canary: waveGateWaits('canary'),
   linear: waveGateWaits('linear'),
-  blueGreen: { 'Wait While Paused': 'resume', 'Wait For Deploy Approval': 'approval', 'Wait For Traffic Shift Approval': 'approval' },
+  blueGreen: {
+    'Wait While Paused': 'resume',
+    'Wait For Deploy Approval': 'approval',
+    'Wait For Traffic Shift Approval': 'approval',
+    'Wait For Operator After Failure': 'failure',
+  },
 };
 
 /** How long a gate waits for its control before the flow gives up and rolls back: fixed, and well inside the day an execution may run. */
@@ -212,11 +218,24 @@ const ROLLING_GRAPH = {
   'Evaluate Wave': { type: 'Task', next: 'Within Error Budget?', 'catch States.ALL': 'Send Rollback Command' },
   'Within Error Budget?': {
     type: 'Choice',
-    'choice 1: $.verdict StringEquals "failed"': 'Send Rollback Command',
+    'choice 1: $.verdict StringEquals "failed"': 'Failure Policy?',
     default: 'Wait For Bake Time',
   },
   'Wait For Bake Time': { type: 'Wait', seconds: '$.bakeSeconds', next: 'Check Alarms After Wave' },
-  'Check Alarms After Wave': { type: 'Task', next: 'Check Controls Before Wave', 'catch States.ALL': 'Send Rollback Command' },
+  'Check Alarms After Wave': {
+    type: 'Task',
+    next: 'Check Controls Before Wave',
+    'catch AlarmFiring': 'Failure Policy?',
+    'catch States.ALL': 'Send Rollback Command',
+  },
+  'Failure Policy?': {
+    type: 'Choice',
+    'choice 1: $.onFailure StringEquals "pause"': 'Wait For Operator After Failure',
+    'choice 2: $.onFailure StringEquals "abort"': 'Stop Without Rollback',
+    default: 'Send Rollback Command',
+  },
+  'Wait For Operator After Failure': { type: 'Task', next: 'Check Controls Before Wave', 'catch States.ALL': 'Send Rollback Command' },
+  'Stop Without Rollback': { type: 'Pass', next: 'Finalize Deployment' },
   'Mark Deployment Succeeded': { type: 'Pass', next: 'Finalize Deployment' },
   'Send Rollback Command': {
     type: 'Task',
@@ -256,6 +275,7 @@ const ROLLING_INVOCATIONS: Record<string, HandlerName> = {
   'Deploy Wave': 'sendCommand',
   'Evaluate Wave': 'evaluateWave',
   'Check Alarms After Wave': 'checkAlarms',
+  'Wait For Operator After Failure': 'awaitGate',
   'Send Rollback Command': 'sendCommand',
   'Record Rollback Results': 'evaluateWave',
   'Finalize Deployment': 'finalize',
@@ -302,7 +322,7 @@ const BLUE_GREEN_GRAPH = {
   'Evaluate Green': { type: 'Task', next: 'Green Within Error Budget?', 'catch States.ALL': 'Switch Traffic Back To Blue' },
   'Green Within Error Budget?': {
     type: 'Choice',
-    'choice 1: $.verdict StringEquals "failed"': 'Switch Traffic Back To Blue',
+    'choice 1: $.verdict StringEquals "failed"': 'Failure Policy?',
     default: 'Run Validation Command On Green',
   },
   'Run Validation Command On Green': {
@@ -314,10 +334,15 @@ const BLUE_GREEN_GRAPH = {
   'Evaluate Validation': { type: 'Task', next: 'Green Validated?', 'catch States.ALL': 'Switch Traffic Back To Blue' },
   'Green Validated?': {
     type: 'Choice',
-    'choice 1: $.verdict StringEquals "failed"': 'Switch Traffic Back To Blue',
+    'choice 1: $.verdict StringEquals "failed"': 'Failure Policy?',
     default: 'Check Alarms On Green',
   },
-  'Check Alarms On Green': { type: 'Task', next: 'Check Controls', 'catch States.ALL': 'Switch Traffic Back To Blue' },
+  'Check Alarms On Green': {
+    type: 'Task',
+    next: 'Check Controls',
+    'catch AlarmFiring': 'Failure Policy?',
+    'catch States.ALL': 'Switch Traffic Back To Blue',
+  },
   'Traffic Shift Needs Approval?': {
     type: 'Choice',
     'choice 1: $.gate StringEquals "approval"': 'Wait For Traffic Shift Approval',
@@ -326,7 +351,20 @@ const BLUE_GREEN_GRAPH = {
   'Wait For Traffic Shift Approval': { type: 'Task', next: 'Shift Traffic To Green', 'catch States.ALL': 'Switch Traffic Back To Blue' },
   'Shift Traffic To Green': { type: 'Task', next: 'Wait For Bake Time', 'catch States.ALL': 'Switch Traffic Back To Blue' },
   'Wait For Bake Time': { type: 'Wait', seconds: '$.bakeSeconds', next: 'Check Alarms After Shift' },
-  'Check Alarms After Shift': { type: 'Task', next: 'Check Controls', 'catch States.ALL': 'Switch Traffic Back To Blue' },
+  'Check Alarms After Shift': {
+    type: 'Task',
+    next: 'Check Controls',
+    'catch AlarmFiring': 'Failure Policy?',
+    'catch States.ALL': 'Switch Traffic Back To Blue',
+  },
+  'Failure Policy?': {
+    type: 'Choice',
+    'choice 1: $.onFailure StringEquals "pause"': 'Wait For Operator After Failure',
+    'choice 2: $.onFailure StringEquals "abort"': 'Stop Without Rollback',
+    default: 'Switch Traffic Back To Blue',
+  },
+  'Wait For Operator After Failure': { type: 'Task', next: 'Check Controls', 'catch States.ALL': 'Switch Traffic Back To Blue' },
+  'Stop Without Rollback': { type: 'Pass', next: 'Finalize Deployment' },
   'Keep Blue For Switch-Back': { type: 'Wait', seconds: '$.keepBlueSeconds', next: 'Mark Deployment Succeeded' },
   'Mark Deployment Succeeded': { type: 'Pass', next: 'Finalize Deployment' },
   'Switch Traffic Back To Blue': { type: 'Task', next: 'Finalize Deployment', 'catch States.ALL': 'Mark Switch-Back Failed' },
@@ -366,6 +404,7 @@ const BLUE_GREEN_INVOCATIONS: Record<string, HandlerName> = {
   'Wait For Traffic Shift Approval': 'awaitGate',
   'Shift Traffic To Green': 'shiftTraffic',
   'Check Alarms After Shift': 'checkAlarms',
+  'Wait For Operator After Failure': 'awaitGate',
   'Switch Traffic Back To Blue': 'switchBack',
   'Finalize Deployment': 'finalize',
 };
@@ -459,6 +498,13 @@ describe.each(STRATEGIES)('the %s state machine', (strategy) => {
     }
   });
 
+  it('runs a task again, at most twice, after its function died (Lambda.Unknown: out of memory, timeout, crash)', () => {
+    for (const [name, state] of tasksOf(definition())) {
+      const crash = state.Retry?.find((r) => r.ErrorEquals.includes('Lambda.Unknown'));
+      expect(crash, name).toMatchObject({ MaxAttempts: 2, JitterStrategy: 'FULL' });
+    }
+  });
+
   it('never retries States.ALL or States.Timeout, so a failed wave is not silently re-sent', () => {
     for (const [name, state] of tasksOf(definition()))
       for (const r of state.Retry ?? []) {
@@ -545,6 +591,7 @@ describe.each(STRATEGIES)('the %s state machine', (strategy) => {
     expect(outcomes).toEqual({
       'Mark Deployment Succeeded': { result: 'SUCCEEDED', at: '$.outcome', next: 'Finalize Deployment' },
       'Mark Deployment Failed': failed,
+      'Stop Without Rollback': failed,
       [strategy === 'blueGreen' ? 'Mark Switch-Back Failed' : 'Mark Rollback Failed']: failed,
     });
   });

@@ -1,13 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeploymentStatus } from '../../lambdas/core/records.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { createExecutionStatus } from '../../lambdas/handlers/execution-status.ts';
 import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, NOW, specOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, givenDeployment } from './support.ts';
+import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from './support.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:deployctl-rolling';
 
@@ -69,7 +69,12 @@ describe('execution-status', () => {
   }
 
   function writes() {
-    return [...db.commandCalls(PutCommand), ...db.commandCalls(UpdateCommand), ...db.commandCalls(DeleteCommand)];
+    return [
+      ...db.commandCalls(PutCommand),
+      ...db.commandCalls(UpdateCommand),
+      ...db.commandCalls(DeleteCommand),
+      ...db.commandCalls(TransactWriteCommand),
+    ];
   }
 
   beforeEach(() => {
@@ -114,8 +119,8 @@ describe('execution-status', () => {
       expect(db).toReceiveCommandWith(PutCommand, {
         Item: expect.objectContaining({ pk: 'APP#web#prod', version: '1.2.3', previousVersion: '1.2.2', status: 'ABORTED' }),
       });
-      expect(db).toReceiveCommandWith(PutCommand, {
-        Item: expect.objectContaining({
+      expect(auditEvents(db)).toContainEqual(
+        expect.objectContaining({
           pk: `DEPLOY#${DEPLOYMENT_ID}`,
           type: 'ExecutionEnded',
           actor: 'stepfunctions',
@@ -124,7 +129,7 @@ describe('execution-status', () => {
           cause: 'stopped by alice',
           lockReleased: true,
         }),
-      });
+      );
     });
 
     it('puts a Deployment Status Change event with the recorded status and reason', async () => {
@@ -157,7 +162,8 @@ describe('execution-status', () => {
       await expect(handler(event, lambdaContext)).resolves.toEqual({ finalized: false, lockReleased: false });
 
       expect(db).toReceiveCommandTimes(UpdateCommand, 1);
-      expect(db).toReceiveCommandTimes(PutCommand, 2);
+      expect(db).toReceiveCommandTimes(PutCommand, 1);
+      expect(db).toReceiveCommandTimes(TransactWriteCommand, 1);
       expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 1);
     });
   });
@@ -184,9 +190,7 @@ describe('execution-status', () => {
         Key: keys.meta(DEPLOYMENT_ID),
         ExpressionAttributeValues: { ':status': recorded, ':reason': reason, ':at': NOW.toISOString() },
       });
-      expect(db).toReceiveCommandWith(PutCommand, {
-        Item: expect.objectContaining({ type: 'ExecutionEnded', status, error, cause }),
-      });
+      expect(auditEvents(db)).toContainEqual(expect.objectContaining({ type: 'ExecutionEnded', status, error, cause }));
       expect(eventDetail()).toMatchObject({ status: recorded, reason });
     },
   );
@@ -197,7 +201,7 @@ describe('execution-status', () => {
     db.on(DeleteCommand).rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {} }));
 
     await expect(handler(statusChange({ status: 'TIMED_OUT' }), lambdaContext)).resolves.toEqual({ finalized: true, status: 'FAILED' });
-    expect(db).toReceiveCommandWith(PutCommand, { Item: expect.objectContaining({ type: 'ExecutionEnded', lockReleased: false }) });
+    expect(auditEvents(db)).toContainEqual(expect.objectContaining({ type: 'ExecutionEnded', lockReleased: false }));
     expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 1);
   });
 

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -283,19 +284,83 @@ describe('Records', () => {
   });
 
   describe('addWaveCommand', () => {
-    it('appends one sent command to the wave, keeping the first send time', async () => {
+    it('appends batch n of the wave only if the list holds exactly the n batches before it, keeping the first send time', async () => {
       db.on(UpdateCommand).resolves({});
 
-      await records.addWaveCommand(DEPLOYMENT_ID, 2, 'cmd-7', NOW);
+      expect(await records.addWaveCommand(DEPLOYMENT_ID, 2, 3, 'cmd-7', NOW)).toBe(true);
 
       expect(db).toReceiveCommandExactlyOnceWith(UpdateCommand, {
         TableName: TABLE,
         Key: keys.wave(DEPLOYMENT_ID, 2),
         UpdateExpression:
-          'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at)',
+          'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at) REMOVE sending',
+        ConditionExpression: 'size(commandIds) = :batch',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':none': [], ':one': ['cmd-7'], ':running': 'RUNNING', ':at': '2026-01-01T00:00:00.000Z' },
+        ExpressionAttributeValues: {
+          ':none': [],
+          ':one': ['cmd-7'],
+          ':running': 'RUNNING',
+          ':at': '2026-01-01T00:00:00.000Z',
+          ':batch': 3,
+        },
       });
+    });
+
+    it('answers false when the batch was stored already (a retry racing an earlier attempt)', async () => {
+      db.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+
+      expect(await records.addWaveCommand(DEPLOYMENT_ID, 0, 0, 'cmd-7', NOW)).toBe(false);
+      expect(db).toReceiveCommandWith(UpdateCommand, {
+        ConditionExpression: 'attribute_not_exists(commandIds) OR size(commandIds) = :zero',
+      });
+    });
+  });
+
+  describe('appendEventOnce', () => {
+    it('writes a guard item and the event in one transaction, the guard only if absent', async () => {
+      db.on(TransactWriteCommand).resolves({});
+
+      expect(await records.appendEventOnce(DEPLOYMENT_ID, 'WaveFinished#2', 'WaveFinished', 'deployctl', { wave: 2 }, NOW)).toBe(true);
+
+      expect(db).toReceiveCommandExactlyOnceWith(TransactWriteCommand, {
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE,
+              Item: { pk: `DEPLOY#${DEPLOYMENT_ID}`, sk: 'ONCE#WaveFinished#2', at: '2026-01-01T00:00:00.000Z' },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: TABLE,
+              Item: expect.objectContaining({ pk: `DEPLOY#${DEPLOYMENT_ID}`, type: 'WaveFinished', actor: 'deployctl', wave: 2 }),
+            },
+          },
+        ],
+      });
+    });
+
+    it('answers false, writing nothing, when the guard exists (the retry of a task that wrote it)', async () => {
+      db.on(TransactWriteCommand).rejects(
+        new TransactionCanceledException({
+          message: 'cancelled',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+        }),
+      );
+
+      expect(await records.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).toBe(false);
+    });
+
+    it('lets any other transaction failure through', async () => {
+      db.on(TransactWriteCommand).rejects(
+        new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }] }),
+      );
+
+      await expect(records.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).rejects.toThrow(
+        TransactionCanceledException,
+      );
     });
   });
 

@@ -1,14 +1,15 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
 import { DEPLOY_DOCUMENT } from '../../lambdas/core/spec.ts';
 import { createSendCommand, RollbackUnavailable } from '../../lambdas/handlers/send-command.ts';
 import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from './support.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from './support.ts';
 
 describe('send-command', () => {
   const db = mockClient(DynamoDBDocumentClient);
@@ -36,7 +37,7 @@ describe('send-command', () => {
     const fleet = hosts(120);
 
     beforeEach(() => {
-      givenDeployment(db, specOf({ command: { parameters: { channel: ['stable'] }, timeoutSeconds: 900 } }));
+      givenDeployment(db, specOf({ command: { timeoutSeconds: 900 } }));
       givenWave(db, 1, fleet);
     });
 
@@ -53,13 +54,15 @@ describe('send-command', () => {
     it('passes the deploy values as document parameters, never in the command text', async () => {
       await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
 
-      for (const call of ssm.commandCalls(SendCommandCommand)) {
+      for (const [n, call] of ssm.commandCalls(SendCommandCommand).entries()) {
         expect(call.args[0].input).toEqual({
           InstanceIds: expect.any(Array),
           DocumentName: DEPLOY_DOCUMENT,
-          Parameters: { channel: ['stable'], app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
+          Parameters: { app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
           TimeoutSeconds: 900,
-          Comment: 'deployctl dep-1 deploy wave 2',
+          Comment: `deployctl wave 2 batch ${n + 1}/3 dep-1`,
+          MaxConcurrency: '100%',
+          MaxErrors: '100%',
         });
       }
     });
@@ -68,7 +71,8 @@ describe('send-command', () => {
       await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
 
       const ttl = NOW_EPOCH_SECONDS + 3 * 24 * 3600;
-      expect(batchWrittenItems(db)).toEqual(
+      // Each as soon as its command is sent: a command that finishes while later batches go out finds it.
+      expect(commandTokenItems(db)).toEqual(
         ['cmd-1', 'cmd-2', 'cmd-3'].map((commandId) => ({
           ...keys.command(commandId),
           token: 'token-1',
@@ -112,12 +116,82 @@ describe('send-command', () => {
 
       expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-b', 'cmd-1'] });
       expect(ssm).toReceiveCommandExactlyOnceWith(SendCommandCommand, { InstanceIds: fleet.slice(100) });
-      expect(batchWrittenItems(db)).toEqual([
+      expect(commandTokenItems(db)).toEqual([
+        expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-2' }),
         expect.objectContaining({ ...keys.command('cmd-a'), token: 'token-2' }),
         expect.objectContaining({ ...keys.command('cmd-b'), token: 'token-2' }),
-        expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-2' }),
       ]);
+      // The earlier attempt died before announcing the wave: this one does.
+      expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 1);
+    });
+
+    it('announces nothing again when the attempt before it had announced the wave', async () => {
+      givenWave(db, 1, fleet, ['cmd-a', 'cmd-b']);
+      db.on(TransactWriteCommand).rejects(
+        new TransactionCanceledException({
+          message: 'cancelled',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+        }),
+      );
+
+      await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-2', phase: 'deploy' }, lambdaContext);
+
+      expect(db).toReceiveCommandWith(TransactWriteCommand, {
+        TransactItems: [
+          expect.objectContaining({ Put: expect.objectContaining({ Item: expect.objectContaining({ sk: 'ONCE#WaveStarted#1' }) }) }),
+          expect.anything(),
+        ],
+      });
       expect(eventbridge).toReceiveCommandTimes(PutEventsCommand, 0);
+    });
+
+    it('records the intent before each SendCommand, and stores each command id at its batch position', async () => {
+      await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-1', phase: 'deploy' }, lambdaContext);
+
+      const waveUpdates = db
+        .commandCalls(UpdateCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) => input.Key?.sk === keys.wave(DEPLOYMENT_ID, 1).sk && !input.UpdateExpression?.includes('allSent'));
+      expect(waveUpdates.map((u) => u.ExpressionAttributeValues?.[':intent']?.batch ?? u.ExpressionAttributeValues?.[':one']?.[0])).toEqual(
+        [0, 'cmd-1', 1, 'cmd-2', 2, 'cmd-3'],
+      );
+    });
+
+    it('finds the command an attempt that died after SendCommand had sent, and does not send it again', async () => {
+      db.on(GetCommand, { Key: keys.wave(DEPLOYMENT_ID, 1) }).resolves({
+        Item: { ...keys.wave(DEPLOYMENT_ID, 1), commandIds: ['cmd-a'], sending: { batch: 1, at: '2026-01-01T00:00:00.000Z' } },
+      });
+      ssm.on(ListCommandsCommand).resolves({
+        Commands: [
+          { CommandId: 'cmd-other', Comment: 'deployctl wave 2 batch 2/3 another-deployment' },
+          { CommandId: 'cmd-b', Comment: `deployctl wave 2 batch 2/3 ${DEPLOYMENT_ID}` },
+        ],
+      });
+
+      const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-2', phase: 'deploy' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-b', 'cmd-1'] });
+      expect(ssm).toReceiveCommandExactlyOnceWith(ListCommandsCommand, {
+        InstanceId: fleet[50],
+        Filters: [
+          { key: 'InvokedAfter', value: '2025-12-31T23:55:00.000Z' },
+          { key: 'DocumentName', value: DEPLOY_DOCUMENT },
+        ],
+      });
+      expect(ssm).toReceiveCommandExactlyOnceWith(SendCommandCommand, { InstanceIds: fleet.slice(100) });
+    });
+
+    it('sends the batch again when SSM has no command for the recorded intent (the attempt died before SendCommand)', async () => {
+      db.on(GetCommand, { Key: keys.wave(DEPLOYMENT_ID, 1) }).resolves({
+        Item: { ...keys.wave(DEPLOYMENT_ID, 1), commandIds: ['cmd-a'], sending: { batch: 1, at: '2026-01-01T00:00:00.000Z' } },
+      });
+      ssm.on(ListCommandsCommand).resolves({ Commands: [] });
+
+      const result = await handler({ state: stateOf({ wave: 1, waveCount: 2 }), taskToken: 'token-2', phase: 'deploy' }, lambdaContext);
+
+      expect(result).toEqual({ commandIds: ['cmd-a', 'cmd-1', 'cmd-2'] });
+      expect(ssm).toReceiveCommandTimes(SendCommandCommand, 2);
     });
 
     it('sends nothing on a retry after every chunk was sent, and wakes the execution itself when all had finished', async () => {
@@ -192,11 +266,11 @@ describe('send-command', () => {
         InstanceIds: [...hosts(2), ...hosts(3, 10)],
         DocumentName: DEPLOY_DOCUMENT,
         Parameters: { app: ['web'], environment: ['prod'], version: ['1.2.2'], action: ['rollback'] },
-        Comment: 'deployctl dep-1 rollback',
+        Comment: 'deployctl rollback batch 1/1 dep-1',
       });
       const items = batchWrittenItems(db);
       expect(items).toContainEqual(expect.objectContaining({ ...keys.wave(DEPLOYMENT_ID, ROLLBACK_WAVE), hosts: 5, status: 'PLANNED' }));
-      expect(items).toContainEqual(expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-9', wave: ROLLBACK_WAVE }));
+      expect(commandTokenItems(db)).toEqual([expect.objectContaining({ ...keys.command('cmd-1'), token: 'token-9', wave: ROLLBACK_WAVE })]);
       const detail = JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}');
       expect(detail).toMatchObject({ status: 'ROLLING_BACK', wave: ROLLBACK_WAVE });
     });

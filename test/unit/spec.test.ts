@@ -267,12 +267,12 @@ describe('commandFor', () => {
   const withVersions = (overrides: Partial<DeploymentSpecInput> = {}) => parseSpec({ ...minimalSpecInput, ...overrides });
 
   it('gives the deploy document the app, environment, version and action as parameters', () => {
-    const command = commandFor(withVersions({ command: { parameters: { extra: ['x'] }, timeoutSeconds: 900 } }), 'deploy');
+    const command = commandFor(withVersions({ command: { timeoutSeconds: 900 } }), 'deploy');
 
     expect(command).toEqual({
       document: DEPLOY_DOCUMENT,
       timeoutSeconds: 900,
-      parameters: { extra: ['x'], app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
+      parameters: { app: ['web'], environment: ['prod'], version: ['1.2.3'], action: ['deploy'] },
     });
   });
 

@@ -1,4 +1,10 @@
-import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SsmFleet, SsmInventory } from '../../lambdas/adapters/aws/ssm.ts';
@@ -34,6 +40,9 @@ describe('SSM adapters', () => {
           Parameters: { app: ['web'], version: ['1.2.3'] },
           TimeoutSeconds: 900,
           Comment: 'deployctl dep-1 deploy wave 1',
+          // SSM never stops a batch on its own: the deployment's error budget decides.
+          MaxConcurrency: '100%',
+          MaxErrors: '100%',
         });
       });
 
@@ -120,6 +129,39 @@ describe('SSM adapters', () => {
         ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ Status: 'Success' }, { InstanceId: host(1) }] });
 
         expect(await fleet.invocations('cmd-1')).toEqual([{ instanceId: host(1), status: 'Unknown', statusDetails: '' }]);
+      });
+    });
+
+    describe('findCommand', () => {
+      const query = {
+        instanceId: host(7),
+        document: 'Deployctl-DeployApplication',
+        comment: 'deployctl wave 2 batch 2/3 dep-1',
+        after: new Date('2026-01-01T00:00:00Z'),
+      };
+
+      it('lists the commands sent to the host with the document since the time, across pages, and picks the one with the comment', async () => {
+        ssm
+          .on(ListCommandsCommand)
+          .resolvesOnce({ Commands: [{ CommandId: 'cmd-x', Comment: 'deployctl wave 2 batch 2/3 dep-2' }], NextToken: 'p2' })
+          .resolvesOnce({ Commands: [{ CommandId: 'cmd-b', Comment: 'deployctl wave 2 batch 2/3 dep-1' }] });
+
+        expect(await fleet.findCommand(query)).toBe('cmd-b');
+        expect(ssm).toReceiveNthCommandWith(ListCommandsCommand, 1, {
+          InstanceId: host(7),
+          Filters: [
+            { key: 'InvokedAfter', value: '2026-01-01T00:00:00.000Z' },
+            { key: 'DocumentName', value: 'Deployctl-DeployApplication' },
+          ],
+          MaxResults: 50,
+        });
+        expect(ssm).toReceiveNthCommandWith(ListCommandsCommand, 2, { NextToken: 'p2' });
+      });
+
+      it('answers undefined when no command carries the comment', async () => {
+        ssm.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'cmd-x', Comment: 'deployctl wave 2 batch 1/3 dep-1' }] });
+
+        expect(await fleet.findCommand(query)).toBeUndefined();
       });
     });
   });

@@ -14,6 +14,7 @@ import {
   QueryCommand,
   type ServiceInputTypes,
   type ServiceOutputTypes,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
@@ -60,6 +61,23 @@ export function acceptWrites(db: TableMock): void {
   db.on(UpdateCommand).resolves({});
   db.on(DeleteCommand).resolves({});
   db.on(BatchWriteCommand).resolves({});
+  db.on(TransactWriteCommand).resolves({});
+}
+
+/** Every audit event item written, in order: plain puts and the events written once (with their guard, in a transaction). */
+export function auditEvents(db: TableMock): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = [];
+  for (const call of db.calls()) {
+    const command: unknown = call.args[0];
+    const written =
+      command instanceof PutCommand
+        ? [command.input.Item]
+        : command instanceof TransactWriteCommand
+          ? (command.input.TransactItems ?? []).map((entry) => entry.Put?.Item)
+          : [];
+    for (const item of written) if (item && String(item.sk).startsWith('EVENT#')) items.push(item);
+  }
+  return items;
 }
 
 /** The META record answers with this spec. */
@@ -83,6 +101,22 @@ export function givenWave(db: TableMock, wave: number, instanceIds: readonly str
 }
 
 /** Every item written by BatchWriteItem, in order. */
+/** The task-token items (CMD#) written, one by one or in batches, in the order written. */
+export function commandTokenItems(db: TableMock): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = [];
+  for (const call of db.calls()) {
+    const command: unknown = call.args[0];
+    const written =
+      command instanceof PutCommand
+        ? [command.input.Item]
+        : command instanceof BatchWriteCommand
+          ? (command.input.RequestItems?.[TABLE] ?? []).map((r) => r.PutRequest?.Item)
+          : [];
+    for (const item of written) if (item && String(item.pk).startsWith('CMD#')) items.push(item);
+  }
+  return items;
+}
+
 export function batchWrittenItems(db: TableMock): Record<string, unknown>[] {
   return db
     .commandCalls(BatchWriteCommand)

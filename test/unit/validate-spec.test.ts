@@ -9,7 +9,7 @@ import { InvalidSpec } from '../../lambdas/core/spec.ts';
 import { LOCK_TTL_SECONDS } from '../../lambdas/handlers/deps.ts';
 import { createValidateSpec, DeploymentExists } from '../../lambdas/handlers/validate-spec.ts';
 import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './fixtures.ts';
-import { acceptWrites, awsTestDeps } from './support.ts';
+import { acceptWrites, auditEvents, awsTestDeps } from './support.ts';
 
 const lockKey = keys.lock('web', 'prod');
 
@@ -72,6 +72,7 @@ describe('validate-spec', () => {
       failed: 0,
       bakeSeconds: 90,
       waitSeconds: 600 + 120,
+      onFailure: 'rollback',
     });
     expect(db).toReceiveCommandWith(UpdateCommand, {
       Key: keys.meta('release-42'),
@@ -111,12 +112,7 @@ describe('validate-spec', () => {
 
     await handler({ spec: minimalSpecInput, executionName: 'exec-1' }, lambdaContext);
 
-    const eventTypes = db
-      .commandCalls(PutCommand)
-      .map((call) => call.args[0].input.Item)
-      .filter((item) => String(item?.sk).startsWith('EVENT#'))
-      .map((item) => item?.type);
-    expect(eventTypes).toEqual(['LockAcquired']);
+    expect(auditEvents(db).map((item) => item.type)).toEqual(['LockAcquired']);
   });
 
   it('refuses a deployment id that another execution used, leaving its record and the lock alone', async () => {

@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { Events, StatusEvent } from '../../ports.ts';
+import type { Events, RegionalEvent, StatusEvent } from '../../ports.ts';
 
 export const EVENT_SOURCE = 'deployctl';
 
@@ -9,7 +9,7 @@ export class EventBridgeEvents implements Events {
     private readonly busName: string,
   ) {}
 
-  async put(event: StatusEvent): Promise<void> {
+  async put(event: StatusEvent | RegionalEvent): Promise<void> {
     const { FailedEntryCount, Entries } = await this.eventbridge.send(
       new PutEventsCommand({
         Entries: [{ EventBusName: this.busName, Source: EVENT_SOURCE, DetailType: event.detailType, Detail: JSON.stringify(event.detail) }],

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -16,6 +17,8 @@ import {
   keys,
   LISTING_INDEX,
   type Page,
+  type RegionPhase,
+  type RegionProgress,
   type Release,
   type WaveResult,
   type WaveSummary,
@@ -64,6 +67,13 @@ export interface CommandCompletion {
  * Deployment records in the one DynamoDB table: the same code serves Lambda
  * and local mode (DynamoDB Local).
  */
+/** What has been sent of a wave: one command id per batch, and a batch being sent (intent recorded, id not yet). */
+export interface WaveSending {
+  readonly commandIds: string[];
+  readonly sentAt?: string;
+  readonly sending?: { readonly batch: number; readonly at: string };
+}
+
 export class Records {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -305,17 +315,52 @@ export class Records {
    * Appends one sent command to its wave as soon as SendCommand returns, so a
    * retried send resumes after the chunks already sent instead of resending them.
    */
-  async addWaveCommand(id: string, wave: number, commandId: string, now: Date): Promise<void> {
+  /**
+   * Records, before a SendCommand, that batch `batch` of the wave is being
+   * sent and since when: if the Lambda dies between SendCommand and
+   * addWaveCommand, its retry finds this intent and looks for the command
+   * SSM already has instead of sending a second one.
+   */
+  async markSending(id: string, wave: number, batch: number, now: Date): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: keys.wave(id, wave),
-        UpdateExpression:
-          'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':none': [], ':one': [commandId], ':running': 'RUNNING', ':at': now.toISOString() },
+        UpdateExpression: 'SET sending = :intent',
+        ExpressionAttributeValues: { ':intent': { batch, at: now.toISOString() } },
       }),
     );
+  }
+
+  /**
+   * Stores the command id of batch `batch` (the list holds one id per batch, in
+   * order). The write only lands if the list holds exactly the batches before
+   * it, so a retry can never store a batch twice; returns false if it was stored already.
+   */
+  async addWaveCommand(id: string, wave: number, batch: number, commandId: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.wave(id, wave),
+          UpdateExpression:
+            'SET commandIds = list_append(if_not_exists(commandIds, :none), :one), #status = :running, sentAt = if_not_exists(sentAt, :at) REMOVE sending',
+          ConditionExpression: batch === 0 ? 'attribute_not_exists(commandIds) OR size(commandIds) = :zero' : 'size(commandIds) = :batch',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':none': [],
+            ':one': [commandId],
+            ':running': 'RUNNING',
+            ':at': now.toISOString(),
+            ...(batch === 0 ? { ':zero': 0 } : { ':batch': batch }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**
@@ -346,6 +391,16 @@ export class Records {
     return { waveDone: waveDone(Attributes) };
   }
 
+  /**
+   * Stores the waiting task's token under one command id as soon as it is
+   * sent, so that a command finishing while later batches are still being sent
+   * finds it (its completion then counts; the wave is done only once all are sent).
+   */
+  async putCommandToken(id: string, wave: number, commandId: string, token: string, now: Date): Promise<void> {
+    const ttl = Math.floor(now.getTime() / 1000) + COMMAND_TOKEN_TTL_SECONDS;
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.command(commandId), token, deploymentId: id, wave, ttl } }));
+  }
+
   /** Marks one command finished and tells whether the wave has none left. */
   async completeCommand(commandId: string): Promise<CommandCompletion> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.command(commandId), ConsistentRead: true }));
@@ -369,9 +424,16 @@ export class Records {
   }
 
   /** The commands sent for a wave and when the first was sent. */
-  async getWaveSending(id: string, wave: number): Promise<{ commandIds: string[]; sentAt?: string }> {
+  async getWaveSending(id: string, wave: number): Promise<WaveSending> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.wave(id, wave), ConsistentRead: true }));
-    return { commandIds: (Item?.commandIds as string[] | undefined) ?? [], ...(Item?.sentAt ? { sentAt: Item.sentAt as string } : {}) };
+    const sending = Item?.sending as { batch?: unknown; at?: unknown } | undefined;
+    return {
+      commandIds: (Item?.commandIds as string[] | undefined) ?? [],
+      ...(Item?.sentAt ? { sentAt: Item.sentAt as string } : {}),
+      ...(typeof sending?.batch === 'number' && typeof sending.at === 'string'
+        ? { sending: { batch: sending.batch, at: sending.at } }
+        : {}),
+    };
   }
 
   async putWaveResult(id: string, result: WaveResult, now: Date): Promise<void> {
@@ -410,6 +472,48 @@ export class Records {
         Item: { ...keys.event(id, now.toISOString(), seq), type, actor, at: now.toISOString(), ...detail },
       }),
     );
+  }
+
+  /**
+   * Appends an audit event at most once per `once` key (e.g. "WaveStarted#3"):
+   * a guard item and the event are written in one transaction, so a task that
+   * Step Functions retries writes the event again only if the first attempt
+   * did not. Returns whether this call wrote it.
+   */
+  async appendEventOnce(
+    id: string,
+    once: string,
+    type: string,
+    actor: string,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<boolean> {
+    const seq = Math.random().toString(36).slice(2, 8);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: `DEPLOY#${id}`, sk: `ONCE#${once}`, at: now.toISOString() },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.event(id, now.toISOString(), seq), type, actor, at: now.toISOString(), ...detail },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
   }
 
   async getEvents(id: string): Promise<Record<string, unknown>[]> {
@@ -454,6 +558,50 @@ export class Records {
       cursor = page.cursor;
     } while (cursor);
     return undefined;
+  }
+
+  /**
+   * Multi-region: sets fields of one region's entry in the control region's
+   * record (`regions.<region>`, or its `rollback` for the roll-back-all
+   * policy's rollback). Each region has its own path, so the regions of a
+   * wave update the record side by side.
+   */
+  async updateRegion(
+    id: string,
+    region: string,
+    phase: RegionPhase,
+    fields: Partial<Omit<RegionProgress, 'rollback'>>,
+    now: Date,
+  ): Promise<void> {
+    const names: Record<string, string> = {
+      '#regions': 'regions',
+      '#region': region,
+      ...(phase === 'rollback' ? { '#rollback': 'rollback' } : {}),
+    };
+    const base = phase === 'rollback' ? '#regions.#region.#rollback' : '#regions.#region';
+    if (phase === 'rollback') {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.meta(id),
+          UpdateExpression: `SET ${base} = if_not_exists(${base}, :empty)`,
+          ConditionExpression: 'attribute_exists(#regions.#region)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      );
+    }
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.meta(id),
+        UpdateExpression: `SET ${[...entries.map((_, i) => `${base}.#f${i} = :v${i}`), 'updatedAt = :at'].join(', ')}`,
+        ConditionExpression: 'attribute_exists(#regions.#region)',
+        ExpressionAttributeNames: { ...names, ...Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])) },
+        ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])), ':at': now.toISOString() },
+      }),
+    );
   }
 
   private async queryAll(pk: string, skPrefix: string): Promise<Record<string, unknown>[]> {

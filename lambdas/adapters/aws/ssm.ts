@@ -1,4 +1,10 @@
-import { DescribeInstanceInformationCommand, ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
 
 /** SSM Run Command. */
@@ -16,10 +22,35 @@ export class SsmFleet implements FleetCommands {
         Parameters: Object.fromEntries(Object.entries(request.parameters).map(([k, v]) => [k, [...v]])),
         TimeoutSeconds: request.timeoutSeconds,
         Comment: request.comment,
+        // Every host of the batch gets the command, whatever fails: the deployment's own error budget
+        // (which also counts undeliverable hosts and delivery timeouts, as SSM's MaxErrors does not) decides.
+        MaxConcurrency: '100%',
+        MaxErrors: '100%',
       }),
     );
     if (!Command?.CommandId) throw new Error('SendCommand returned no command id');
     return Command.CommandId;
+  }
+
+  async findCommand(query: { instanceId: string; document: string; comment: string; after: Date }): Promise<string | undefined> {
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ssm.send(
+        new ListCommandsCommand({
+          InstanceId: query.instanceId,
+          Filters: [
+            { key: 'InvokedAfter', value: query.after.toISOString() },
+            { key: 'DocumentName', value: query.document },
+          ],
+          MaxResults: 50,
+          NextToken,
+        }),
+      );
+      const found = (page.Commands ?? []).find((c) => c.Comment === query.comment && c.CommandId);
+      if (found?.CommandId) return found.CommandId;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return undefined;
   }
 
   async invocations(commandId: string): Promise<Invocation[]> {

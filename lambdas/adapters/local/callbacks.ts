@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Events, StatusEvent, TaskCallbacks } from '../../ports.ts';
+import type { Events, RegionalEvent, StatusEvent, TaskCallbacks } from '../../ports.ts';
 
 /** A callback written to the inbox by another process: SendTaskSuccess or SendTaskFailure. */
 type Delivered = { readonly output: unknown } | { readonly error: string; readonly cause: string };
@@ -120,12 +120,21 @@ export class LocalCallbacks implements TaskCallbacks {
   }
 }
 
-/** EventBridge, in process: keeps every event and tells listeners. */
+/**
+ * EventBridge, in process: keeps every status event and tells listeners. The
+ * multi-region events go to their own listeners (the local bus between regions).
+ */
 export class LocalEvents implements Events {
   readonly received: StatusEvent[] = [];
   private readonly listeners: ((event: StatusEvent) => void)[] = [];
+  private readonly regionalListeners: ((event: RegionalEvent) => void)[] = [];
 
-  async put(event: StatusEvent): Promise<void> {
+  async put(event: StatusEvent | RegionalEvent): Promise<void> {
+    if (event.detailType !== 'Deployment Status Change') {
+      const copy = JSON.parse(JSON.stringify(event)) as RegionalEvent;
+      for (const listener of this.regionalListeners) listener(copy);
+      return;
+    }
     const copy = JSON.parse(JSON.stringify(event)) as StatusEvent;
     this.received.push(copy);
     for (const listener of this.listeners) listener(copy);
@@ -133,5 +142,10 @@ export class LocalEvents implements Events {
 
   onEvent(listener: (event: StatusEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Multi-region events ("Regional Deployment Requested" / "Completed"), as the local bus routes them. */
+  onRegionalEvent(listener: (event: RegionalEvent) => void): void {
+    this.regionalListeners.push(listener);
   }
 }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { DEFAULT_MANAGED_TAG, type ManagedInstanceTag } from '../../core/managed-tag.ts';
 import { ALLOWED_AWS_DOCUMENTS, DEPLOY_DOCUMENT } from '../../core/spec.ts';
 import type { AlarmState, Alarms, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
 
@@ -12,6 +13,9 @@ export interface LocalHost {
   /** False: the SSM agent is not connected (PingStatus ConnectionLost); commands are never delivered. */
   readonly online: boolean;
 }
+
+/** A file in a host's folder: its agent disconnects when the next command arrives (a fault: offline mid-deployment). */
+export const DISCONNECT_MARKER = 'disconnect-on-command';
 
 /** What SSM would put on EventBridge when a command finishes. */
 export interface CommandStatusEvent {
@@ -29,10 +33,30 @@ export interface LocalFleetOptions {
   readonly onCommandFinished: (event: CommandStatusEvent) => void;
   /** How many host scripts run at once. @default 16 */
   readonly concurrency?: number;
+  /**
+   * The tag every host of a SendCommand must carry, as the `ssm:resourceTag`
+   * condition of the deployed stack requires (lib/orchestrator-functions.ts).
+   * @default { key: 'deployctl:managed', value: 'true' }
+   */
+  readonly managedTag?: ManagedInstanceTag;
+}
+
+/**
+ * What SSM answers a SendCommand whose caller may not command one of the
+ * instances (here: a host without the managed tag): the whole call fails and
+ * no host gets the command.
+ */
+export class AccessDeniedException extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AccessDeniedException';
+  }
 }
 
 interface CommandRun {
   readonly invocations: Map<string, Invocation>;
+  readonly document: string;
+  readonly comment: string;
 }
 
 /**
@@ -111,14 +135,15 @@ export class LocalFleet implements FleetCommands, Inventory {
     }
     const script = this.script(request);
     const hosts = await this.load();
+    this.authorize(request, hosts);
     const commandId = randomUUID();
-    const run: CommandRun = { invocations: new Map() };
+    const run: CommandRun = { invocations: new Map(), document: request.document, comment: request.comment };
     this.commands.set(commandId, run);
     for (const id of request.instanceIds) run.invocations.set(id, { instanceId: id, status: 'Pending', statusDetails: 'Pending' });
     // Like SSM, SendCommand returns at once; the hosts run the command afterwards.
     void Promise.all(
       request.instanceIds.map(async (id) => {
-        const host = hosts.get(id);
+        const host = await this.disconnectIfDue(hosts, id);
         if (!host?.online) {
           run.invocations.set(id, {
             instanceId: id,
@@ -141,10 +166,47 @@ export class LocalFleet implements FleetCommands, Inventory {
     return commandId;
   }
 
+  /**
+   * Local commands live as long as this process, so the search needs no time
+   * bound (the handlers' clock may be simulated, ahead of this fleet's).
+   */
+  async findCommand(query: { instanceId: string; document: string; comment: string }): Promise<string | undefined> {
+    for (const [commandId, run] of this.commands) {
+      if (run.document === query.document && run.comment === query.comment && run.invocations.has(query.instanceId)) return commandId;
+    }
+    return undefined;
+  }
+
+  /** The host, after its agent dropped if its folder holds the disconnect marker (the marker is used up). */
+  private async disconnectIfDue(hosts: Map<string, LocalHost>, id: string): Promise<LocalHost | undefined> {
+    const host = hosts.get(id);
+    if (!host?.online) return host;
+    const marker = path.join(this.hostDir(id), DISCONNECT_MARKER);
+    try {
+      await unlink(marker);
+    } catch {
+      return host; // no marker: the agent stays connected
+    }
+    const offline = { ...host, online: false };
+    await writeFile(path.join(this.hostDir(id), 'host.json'), `${JSON.stringify(offline, null, 2)}\n`);
+    hosts.set(id, offline);
+    return offline;
+  }
+
   async invocations(commandId: string): Promise<Invocation[]> {
     const run = this.commands.get(commandId);
     if (!run) throw Object.assign(new Error(`InvalidCommandId: ${commandId}`), { name: 'InvalidCommandId' });
     return [...run.invocations.values()];
+  }
+
+  /** The IAM check of the deployed stack: every instance of the call carries the managed tag, or nothing is sent. */
+  private authorize(request: CommandRequest, hosts: ReadonlyMap<string, LocalHost>): void {
+    const { key, value } = this.options.managedTag ?? DEFAULT_MANAGED_TAG;
+    const denied = request.instanceIds.find((id) => hosts.get(id)?.tags[key] !== value);
+    if (denied === undefined) return;
+    throw new AccessDeniedException(
+      `User: arn:aws:sts::000000000000:assumed-role/deployctl-local/sendCommand is not authorized to perform: ssm:SendCommand on resource: arn:aws:ec2:local:000000000000:instance/${denied} because no identity-based policy allows the ssm:SendCommand action (the host does not carry the tag ${key}=${value})`,
+    );
   }
 
   private script(request: CommandRequest): string {

@@ -1,0 +1,41 @@
+import { logger, task } from '../commons/powertools.ts';
+import type { DeploymentStatus } from '../core/records.ts';
+import { aggregateCounts, FanOutState } from '../core/regions.ts';
+import { reasonOf } from '../core/state.ts';
+import type { FanOutDeps } from './start-fan-out.ts';
+
+/**
+ * Last state of the fan-out machine: the parent's terminal status (SUCCEEDED,
+ * FAILED, or ROLLED_BACK when the roll-back-all policy rolled every region
+ * done back), the counts over every region, the audit event and the
+ * "Deployment Status Change" event. The parent writes no release history and
+ * holds no lock: each region's deployment does both in its region.
+ */
+export function createFinalizeFanOut(deps: FanOutDeps) {
+  return task(async (event: unknown): Promise<FanOutState & { status: DeploymentStatus }> => {
+    const state = FanOutState.parse(event);
+    const id = state.deploymentId;
+    const status: DeploymentStatus = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
+    const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
+    const now = deps.clock.now();
+    const counts = aggregateCounts((await deps.records.getDeployment(id)).regions ?? {});
+    await deps.records.updateDeployment(id, counts, now);
+    const record = await deps.records.finishDeployment(id, status, reason, now);
+    await deps.records.appendEvent(id, 'DeploymentFinished', 'deployctl', { status: record.status, reason: reason ?? null }, now);
+    await deps.events.put({
+      detailType: 'Deployment Status Change',
+      detail: {
+        deploymentId: id,
+        app: record.spec.app,
+        environment: record.spec.environment,
+        version: record.spec.version,
+        status: record.status === 'PENDING' || record.status === 'RUNNING' ? 'FAILED' : record.status,
+        reason: reason ?? null,
+        hosts: counts.hostCount,
+        failed: counts.failed,
+      },
+    });
+    logger.info('multi-region deployment finished', { deploymentId: id, status: record.status, reason });
+    return { ...state, status: record.status, ...(reason ? { reason } : {}) };
+  });
+}

@@ -1,0 +1,10 @@
+import { describe, it } from 'vitest';
+import { FAULTS, runFault } from './fault-matrix.ts';
+
+/** The fault matrix (test/flows/fault-matrix.ts) against the allAtOnce state machine. */
+describe('the fault matrix on the allAtOnce state machine', () => {
+  for (const [n, fault] of FAULTS.entries()) {
+    it(`ends ${fault.expected('allAtOnce').status} after "${fault.name}", with hosts, commands, lock and audit trail as the matrix says`, () =>
+      runFault(fault, 'allAtOnce', n));
+  }
+});
