@@ -1,4 +1,4 @@
-import type { Executions } from '../../lambdas/ports.ts';
+import { type Executions, UnknownStrategy } from '../../lambdas/ports.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
 import { STRATEGIES } from '../../lib/regional-stack.ts';
 import type { LocalEventListener, LocalOrchestrator, LocalRun } from './runner.ts';
@@ -18,7 +18,7 @@ export class LocalExecutions implements Executions {
   ) {}
 
   async start(strategy: string, name: string, input: unknown): Promise<{ executionArn: string }> {
-    if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new Error(`no state machine for strategy ${strategy}`);
+    if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UnknownStrategy(`no state machine for strategy ${strategy} here`);
     const executionArn = `arn:aws:states:us-east-1:000000000000:execution:deployctl-${strategy}:${name}`;
     const json = JSON.stringify(input);
     const previous = this.started.get(name);

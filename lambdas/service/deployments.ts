@@ -6,7 +6,7 @@ import { FAN_OUT_MACHINE, isMultiRegion, type RegionView, regionViews } from '..
 import { manualRollbackSpec } from '../core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
 import { type ControlRequest, type ControlResult, controlDeployment } from '../handlers/control-deployment.ts';
-import type { Clock, Executions, TaskCallbacks } from '../ports.ts';
+import { type Clock, type Executions, type TaskCallbacks, UnknownStrategy } from '../ports.ts';
 
 /**
  * What the API, the CLI and the pipeline and schedule triggers share: start,
@@ -129,7 +129,23 @@ export function createDeploymentService(deps: ServiceDeps) {
     }
     // The execution name is the deployment id: StartExecution with the same name and input answers the same execution.
     // A spec with regions runs on the control region's fan-out machine, which starts each region's strategy.
-    const { executionArn } = await deps.executions.start(isMultiRegion(spec) ? FAN_OUT_MACHINE : strategy, deploymentId, request);
+    const { executionArn } = await deps.executions
+      .start(isMultiRegion(spec) ? FAN_OUT_MACHINE : strategy, deploymentId, request)
+      .catch((error: unknown) => {
+        // Only the control region's stack has the fan-out machine: a multi-region spec elsewhere is bad input, not a fault.
+        if (error instanceof UnknownStrategy && isMultiRegion(spec)) {
+          throw new SpecRejected(
+            [
+              {
+                field: spec.regionWaves ? 'regionWaves' : 'regions',
+                message: 'this stack is not the control region: start a multi-region deployment there',
+              },
+            ],
+            { cause: error },
+          );
+        }
+        throw error;
+      });
     return { deploymentId, strategy, started: true, executionArn };
   }
 

@@ -15,6 +15,7 @@ import { MAX_BODY_BYTES } from '../../lambdas/handlers/api.ts';
 const ARNS = {
   rolling: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deployctl-rolling',
   canary: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deployctl-canary',
+  allAtOnce: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deployctl-allAtOnce',
 };
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/Deployer/alice';
 const SPEC = {
@@ -116,6 +117,44 @@ describe('the API Lambda entry', () => {
     expect(answer.statusCode).toBe(400);
     expect(JSON.parse(answer.body).fieldErrors).toEqual([{ field: 'version', message: expect.any(String) }]);
     expect(sfn).toReceiveCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('answers 400 naming regions for a multi-region spec on a stack that is not the control region, and starts nothing', async () => {
+    const answer = await handler(event('POST', '/deployments', '/deployments', { ...SPEC, regions: ['us-east-1', 'eu-west-1'] }), context);
+
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).fieldErrors).toEqual([{ field: 'regions', message: expect.stringContaining('control region') }]);
+    expect(sfn).toReceiveCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('starts an emergency rollback of a finished deployment: every host at once, no approval, bake, alarm gate or window', async () => {
+    const original = parseSpec({
+      ...SPEC,
+      previousVersion: '1.9.0',
+      strategy: { type: 'canary', stages: [10, 50, 100], bakeSeconds: 300 },
+      gates: { alarms: { names: ['web-5xx'] }, bakeSeconds: 600, approval: 'everyWave' },
+    });
+    db.on(GetCommand, { Key: { pk: 'DEPLOY#api-unit-1', sk: 'META' } }).resolves({
+      Item: { deploymentId: 'api-unit-1', status: 'SUCCEEDED', spec: original },
+    });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:Deployctl-allAtOnce:x' });
+
+    const answer = await handler(
+      { ...event('POST', '/deployments/api-unit-1/rollback', '/deployments/{id}/rollback', { emergency: true }, { id: 'api-unit-1' }) },
+      context,
+    );
+
+    expect(answer.statusCode).toBe(202);
+    expect(sfn).toReceiveCommandWith(StartExecutionCommand, { stateMachineArn: ARNS.allAtOnce, name: 'api-unit-1-emergency-rollback' });
+    const input = JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input));
+    expect(input).toMatchObject({
+      version: '1.9.0',
+      rollbackOf: 'api-unit-1',
+      priority: 'emergency',
+      onFailure: 'abort',
+      strategy: { type: 'allAtOnce' },
+      gates: { alarms: {}, bakeSeconds: 0, approval: 'none' },
+    });
   });
 
   it('answers a body larger than the size limit with 413 before reading it, and calls neither DynamoDB nor Step Functions', async () => {

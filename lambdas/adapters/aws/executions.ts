@@ -1,13 +1,5 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Executions } from '../../ports.ts';
-
-/** The strategy has no state machine in this stack. */
-export class UnknownStrategy extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'UnknownStrategy';
-  }
-}
+import { type Executions, UnknownStrategy } from '../../ports.ts';
 
 /**
  * StartExecution on the strategy's state machine. Step Functions treats a
