@@ -15,7 +15,14 @@ import type { StrategyName } from '../../lib/regional-stack.ts';
 import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';
 import { SimulatedClock } from './clock.ts';
 import { createTable, localDocumentClient } from './dynamodb.ts';
-import { type EventLog, type LocalEventListener, LocalOrchestrator, type LocalOrchestratorOptions, type LocalRun } from './runner.ts';
+import {
+  type EventLog,
+  fakeContext,
+  type LocalEventListener,
+  LocalOrchestrator,
+  type LocalOrchestratorOptions,
+  type LocalRun,
+} from './runner.ts';
 import type { SynthesizedFanOut, SynthesizedOrchestrator } from './synth.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -42,23 +49,6 @@ export interface LocalRegionsOptions {
 
 /** What the local bus carried, in order: the multi-region events between the regions. */
 export type BusListener = (event: RegionalEvent) => void;
-
-function fakeContext(name: string): Context {
-  return {
-    functionName: `deployctl-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:deployctl-${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/deployctl-${name}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 /**
  * Multi-region local mode: one LocalOrchestrator per local region (its own

@@ -148,7 +148,8 @@ export interface LocalRun {
   readonly events: readonly EventLog[];
 }
 
-function fakeContext(name: string): Context {
+/** The Lambda context a local handler gets: the function's name, a fresh request id. */
+export function fakeContext(name: string): Context {
   return {
     functionName: `deployctl-${name}`,
     functionVersion: '$LATEST',

@@ -64,20 +64,27 @@ export function acceptWrites(db: TableMock): void {
   db.on(TransactWriteCommand).resolves({});
 }
 
-/** Every audit event item written, in order: plain puts and the events written once (with their guard, in a transaction). */
-export function auditEvents(db: TableMock): Record<string, unknown>[] {
+/** Every item written, in order: by PutItem, BatchWriteItem or in a transaction. */
+function writtenItems(db: TableMock): Record<string, unknown>[] {
   const items: Record<string, unknown>[] = [];
   for (const call of db.calls()) {
     const command: unknown = call.args[0];
     const written =
       command instanceof PutCommand
         ? [command.input.Item]
-        : command instanceof TransactWriteCommand
-          ? (command.input.TransactItems ?? []).map((entry) => entry.Put?.Item)
-          : [];
-    for (const item of written) if (item && String(item.sk).startsWith('EVENT#')) items.push(item);
+        : command instanceof BatchWriteCommand
+          ? (command.input.RequestItems?.[TABLE] ?? []).map((r) => r.PutRequest?.Item)
+          : command instanceof TransactWriteCommand
+            ? (command.input.TransactItems ?? []).map((entry) => entry.Put?.Item)
+            : [];
+    for (const item of written) if (item) items.push(item);
   }
   return items;
+}
+
+/** Every audit event item written, in order: plain puts and the events written once (with their guard, in a transaction). */
+export function auditEvents(db: TableMock): Record<string, unknown>[] {
+  return writtenItems(db).filter((item) => String(item.sk).startsWith('EVENT#'));
 }
 
 /** The META record answers with this spec. */
@@ -100,22 +107,12 @@ export function givenWave(db: TableMock, wave: number, instanceIds: readonly str
   });
 }
 
-/** Every item written by BatchWriteItem, in order. */
 /** The task-token items (CMD#) written, one by one or in batches, in the order written. */
 export function commandTokenItems(db: TableMock): Record<string, unknown>[] {
-  const items: Record<string, unknown>[] = [];
-  for (const call of db.calls()) {
-    const command: unknown = call.args[0];
-    const written =
-      command instanceof PutCommand
-        ? [command.input.Item]
-        : command instanceof BatchWriteCommand
-          ? (command.input.RequestItems?.[TABLE] ?? []).map((r) => r.PutRequest?.Item)
-          : [];
-    for (const item of written) if (item && String(item.pk).startsWith('CMD#')) items.push(item);
-  }
-  return items;
+  return writtenItems(db).filter((item) => String(item.pk).startsWith('CMD#'));
 }
+
+/** Every item written by BatchWriteItem, in order. */
 
 export function batchWrittenItems(db: TableMock): Record<string, unknown>[] {
   return db
