@@ -55,3 +55,18 @@ export function reasonOf(error: { Error: string; Cause?: string | undefined }): 
   }
   return error.Error;
 }
+
+/**
+ * How an execution ends, from what its states left: the outcome a Pass state
+ * marked (else FAILED after a caught error, SUCCEEDED otherwise), and the
+ * reason: the caught error first, then what the states said.
+ */
+export function endingOf(state: {
+  readonly outcome?: 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK' | 'ABORTED' | undefined;
+  readonly error?: { Error: string; Cause?: string | undefined } | undefined;
+  readonly reason?: string | undefined;
+}): { status: 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK' | 'ABORTED'; reason: string | undefined } {
+  const status = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
+  const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
+  return { status, reason };
+}

@@ -114,7 +114,8 @@ function secondsBetween(from: string, to: Date): number {
 }
 
 /** The record's status at its end: always terminal (finishDeployment keeps the first terminal status). */
-function terminal(status: DeploymentStatus): Exclude<DeploymentStatus, 'PENDING' | 'RUNNING'> {
+/** A closed deployment's status, which can only be a terminal one. */
+export function terminal(status: DeploymentStatus): Exclude<DeploymentStatus, 'PENDING' | 'RUNNING'> {
   if (status === 'PENDING' || status === 'RUNNING') throw new Error(`a closed deployment cannot be ${status}`);
   return status;
 }

@@ -1,7 +1,8 @@
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentStatus } from '../core/records.ts';
 import { aggregateCounts, FanOutState } from '../core/regions.ts';
-import { reasonOf } from '../core/state.ts';
+import { endingOf } from '../core/state.ts';
+import { terminal } from './close-deployment.ts';
 import type { FanOutDeps } from './start-fan-out.ts';
 
 /**
@@ -15,26 +16,35 @@ export function createFinalizeFanOut(deps: FanOutDeps) {
   return task(async (event: unknown): Promise<FanOutState & { status: DeploymentStatus }> => {
     const state = FanOutState.parse(event);
     const id = state.deploymentId;
-    const status: DeploymentStatus = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
-    const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
+    const { status, reason } = endingOf(state);
     const now = deps.clock.now();
     const counts = aggregateCounts((await deps.records.getDeployment(id)).regions ?? {});
     await deps.records.updateDeployment(id, counts, now);
     const record = await deps.records.finishDeployment(id, status, reason, now);
-    await deps.records.appendEvent(id, 'DeploymentFinished', 'deployctl', { status: record.status, reason: reason ?? null }, now);
-    await deps.events.put({
-      detailType: 'Deployment Status Change',
-      detail: {
-        deploymentId: id,
-        app: record.spec.app,
-        environment: record.spec.environment,
-        version: record.spec.version,
-        status: record.status === 'PENDING' || record.status === 'RUNNING' ? 'FAILED' : record.status,
-        reason: reason ?? null,
-        hosts: counts.hostCount,
-        failed: counts.failed,
-      },
-    });
+    // Announced once, as a strategy deployment's close is: a retried finalize writes nothing twice.
+    const first = await deps.records.appendEventOnce(
+      id,
+      'Closed',
+      'DeploymentFinished',
+      'deployctl',
+      { status: record.status, reason: reason ?? null },
+      now,
+    );
+    if (first) {
+      await deps.events.put({
+        detailType: 'Deployment Status Change',
+        detail: {
+          deploymentId: id,
+          app: record.spec.app,
+          environment: record.spec.environment,
+          version: record.spec.version,
+          status: terminal(record.status),
+          reason: reason ?? null,
+          hosts: counts.hostCount,
+          failed: counts.failed,
+        },
+      });
+    }
     logger.info('multi-region deployment finished', { deploymentId: id, status: record.status, reason });
     return { ...state, status: record.status, ...(reason ? { reason } : {}) };
   });

@@ -1,6 +1,6 @@
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentStatus } from '../core/records.ts';
-import { DeploymentState, reasonOf } from '../core/state.ts';
+import { DeploymentState, endingOf } from '../core/state.ts';
 import { closeDeployment } from './close-deployment.ts';
 import type { Deps } from './deps.ts';
 
@@ -12,8 +12,7 @@ export function createFinalize(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState & { status: DeploymentStatus }> => {
     const state = DeploymentState.parse(event);
     const id = state.deploymentId;
-    const status: DeploymentStatus = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
-    const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
+    const { status, reason } = endingOf(state);
     const now = deps.clock.now();
     const record = await closeDeployment(
       deps,
