@@ -1,4 +1,5 @@
-import { type Band, computeDora, type DoraMetrics, InvalidSince, parseSince } from '../lambdas/core/dora.ts';
+import { InvalidSince } from '#core/errors.ts';
+import { type Band, computeDora, type DoraMetrics, parseSince } from '../lambdas/core/dora.ts';
 import type { Release } from '../lambdas/core/records.ts';
 import type { Backend } from './backend.ts';
 import { EXIT, type Output, table } from './commands.ts';

@@ -119,14 +119,6 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** The stack has no state machine for this strategy (e.g. the fan-out outside the control region). */
-export class UnknownStrategy extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'UnknownStrategy';
-  }
-}
-
 /** Starting a strategy's state machine. */
 export interface Executions {
   /**

@@ -4,19 +4,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { UnsupportedCron } from '#core/errors.ts';
 import { DeploymentSpec, type DeploymentSpecInput, toFieldErrors } from '../lambdas/core/spec.ts';
-
-/** A five-field cron that EventBridge Scheduler cannot express. */
-export class UnsupportedCron extends Error {
-  constructor(
-    readonly cron: string,
-    reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(`cron "${cron}": ${reason}`, options);
-    this.name = 'UnsupportedCron';
-  }
-}
 
 const MACROS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',

@@ -1,4 +1,5 @@
-import { type Executions, UnknownStrategy } from '../../lambdas/ports.ts';
+import { UnknownStrategy } from '#core/errors.ts';
+import type { Executions } from '../../lambdas/ports.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
 import { STRATEGIES } from '../../lib/regional-stack.ts';
 import type { LocalEventListener, LocalOrchestrator, LocalRun } from './runner.ts';

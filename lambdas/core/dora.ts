@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidSince } from './errors.ts';
 import type { DeploymentStatus, Release } from './records.ts';
 
 /**
@@ -203,14 +204,6 @@ export function median(values: readonly number[]): number {
 export function nearestRank(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-}
-
-/** A --since value that is neither a duration nor a date in the past. */
-export class InvalidSince extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InvalidSince';
-  }
 }
 
 const DURATION = /^(\d{1,6})([hdw])$/;

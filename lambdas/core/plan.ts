@@ -1,3 +1,4 @@
+import { PlanRefused } from './errors.ts';
 import type { CountOrPercent, DeploymentSpec, Strategy } from './spec.ts';
 
 /** Resolves a count or a percentage of `total` hosts to a whole number of hosts. */
@@ -7,13 +8,6 @@ export function resolveCount(value: CountOrPercent, total: number, round: 'up' |
   // Guard against float noise such as 0.1 * 30 = 3.0000000000000004.
   const fixed = Math.round(exact * 1e9) / 1e9;
   return round === 'up' ? Math.ceil(fixed) : Math.floor(fixed);
-}
-
-export class PlanRefused extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PlanRefused';
-  }
 }
 
 export type BlueGreenStrategy = Extract<Strategy, { type: 'blueGreen' }>;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { InvalidSpec } from '#core/errors.ts';
 import type { DeploymentRecord, RegionPhase, RegionProgress } from './records.ts';
 import { manualRollbackSpec } from './rollback.ts';
-import { type DeploymentSpec, type DeploymentSpecInput, InvalidSpec, RegionPolicy } from './spec.ts';
+import { type DeploymentSpec, type DeploymentSpecInput, RegionPolicy } from './spec.ts';
 
 /**
  * Multi-region fan-out, the pure part: region waves from a spec, the spec

@@ -1,13 +1,6 @@
+import { RollbackRefused } from './errors.ts';
 import { type DeploymentRecord, TERMINAL_STATUSES } from './records.ts';
 import type { DeploymentSpec, DeploymentSpecInput } from './spec.ts';
-
-/** A finished deployment that cannot be rolled back as asked. */
-export class RollbackRefused extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RollbackRefused';
-  }
-}
 
 /**
  * The spec of a manual rollback of a finished deployment: the previous

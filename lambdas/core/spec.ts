@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { InvalidSpec } from './errors.ts';
 
 /**
  * The deployment spec: the one input of every entry point (CLI, API, state
@@ -408,16 +409,6 @@ export type DeploymentSpec = z.output<typeof DeploymentSpec>;
 export interface FieldError {
   readonly field: string;
   readonly message: string;
-}
-
-export class InvalidSpec extends Error {
-  constructor(
-    readonly fieldErrors: readonly FieldError[],
-    options?: ErrorOptions,
-  ) {
-    super(`invalid deployment spec: ${fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, options);
-    this.name = 'InvalidSpec';
-  }
 }
 
 export function toFieldErrors(error: z.ZodError): FieldError[] {

@@ -1,31 +1,10 @@
 import type { TargetGroupWeight } from '../ports.ts';
+import { InvalidWeights } from './errors.ts';
 
 /** The largest weight ELBv2 accepts for a target group in a forward action. */
 export const MAX_WEIGHT = 999;
 /** A forward action takes at most five target groups. */
 export const MAX_TARGET_GROUPS = 5;
-
-/** Weights that ELBv2 would refuse, or that would send traffic nowhere. */
-export class InvalidWeights extends Error {
-  constructor(
-    readonly problems: readonly string[],
-    options?: ErrorOptions,
-  ) {
-    super(`invalid target group weights: ${problems.join('; ')}`, options);
-    this.name = 'InvalidWeights';
-  }
-}
-
-/** The listener does not exist (any more). */
-export class ListenerNotFound extends Error {
-  constructor(
-    readonly listenerArn: string,
-    options?: ErrorOptions,
-  ) {
-    super(`listener ${listenerArn} does not exist`, options);
-    this.name = 'ListenerNotFound';
-  }
-}
 
 /**
  * Checks a weighted forward before it reaches a listener: one to five target

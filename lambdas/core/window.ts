@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { InvalidWindow } from './errors.ts';
 import type { Window } from './spec.ts';
 
 export interface WindowCheck {
@@ -11,13 +12,6 @@ export interface WindowCheck {
 /** The calendar date of `at` in a time zone, as YYYY-MM-DD. */
 function localDate(at: Date, timezone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
-
-export class InvalidWindow extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InvalidWindow';
-  }
 }
 
 function cronOf(window: Window): Cron {

@@ -1,20 +1,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
-import { RecordNotFound } from '../adapters/aws/records.ts';
+import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentRecord } from '../core/records.ts';
-import { RollbackRefused } from '../core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
-import {
-  BadCursor,
-  type DeploymentService,
-  IdTaken,
-  Locked,
-  MAX_PAGE_SIZE,
-  SpecRejected,
-  type StartResult,
-} from '../service/deployments.ts';
-import { ControlRefused, ControlRequest } from './control-deployment.ts';
+import { type DeploymentService, MAX_PAGE_SIZE, type StartResult } from '../service/deployments.ts';
+import { ControlRequest } from './control-deployment.ts';
 
 /**
  * The HTTP API over the deployment service: one handler for every route,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { DeploymentAborted } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { DeploymentState, reasonOf } from '../core/state.ts';
-import { DeploymentAborted } from './check-controls.ts';
 import type { Deps } from './deps.ts';
 
 const Input = z.object({ state: DeploymentState, taskToken: z.string().min(1), kind: z.enum(['approval', 'resume', 'failure']) });

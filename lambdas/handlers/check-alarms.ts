@@ -1,13 +1,7 @@
+import { AlarmFiring } from '#core/errors.ts';
 import { task } from '../commons/powertools.ts';
 import { DeploymentState } from '../core/state.ts';
 import type { Deps } from './deps.ts';
-
-export class AlarmFiring extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'AlarmFiring';
-  }
-}
 
 /** The gate after each wave's bake: any of the spec's alarms in ALARM stops the deployment. */
 export function createCheckAlarms(deps: Deps) {

@@ -1,22 +1,7 @@
+import { DeploymentAborted } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { DeploymentState } from '../core/state.ts';
 import type { Deps } from './deps.ts';
-
-/** Someone asked to abort: the execution rolls back the changed hosts and ends ABORTED. Caught by name. */
-export class DeploymentAborted extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DeploymentAborted';
-  }
-}
-
-/** An approver said no. Caught by name. */
-export class ApprovalRejected extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ApprovalRejected';
-  }
-}
 
 /**
  * The safe point before each wave (and after the last): acts on an abort,

@@ -1,15 +1,8 @@
 import { z } from 'zod';
+import { ControlRefused } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentRecord, Gate } from '../core/records.ts';
 import type { Deps } from './deps.ts';
-
-/** The control cannot apply to the deployment as it stands (finished, not waiting, not paused...). */
-export class ControlRefused extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ControlRefused';
-  }
-}
 
 export const ControlRequest = z.object({
   deploymentId: z.string().min(1).max(80),

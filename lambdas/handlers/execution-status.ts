@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RecordNotFound } from '../adapters/aws/records.ts';
+import { RecordNotFound } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '../core/records.ts';
 import { reasonOf } from '../core/state.ts';

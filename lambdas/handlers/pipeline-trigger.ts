@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { InvalidSpec, RevisionNotFound } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
-import { DeploymentSpec, InvalidSpec, toFieldErrors } from '../core/spec.ts';
+import { DeploymentSpec, toFieldErrors } from '../core/spec.ts';
 import type { Executions } from '../ports.ts';
 
 export const PIPELINE_EVENT_SOURCE = 'aws.codepipeline';
@@ -82,14 +83,6 @@ const PipelineExecutionStateChange = z.object({
     state: z.string().min(1),
   }),
 });
-
-/** The pipeline execution has no source revision to deploy (or not the configured artifact). */
-export class RevisionNotFound extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RevisionNotFound';
-  }
-}
 
 /**
  * The deployment id (and so the execution name) of a pipeline execution: the

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { RecordNotFound } from '#core/errors.ts';
 import { EVENT_SOURCE } from '../adapters/aws/eventbridge.ts';
-import { RecordNotFound } from '../adapters/aws/records.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { REGIONAL_COMPLETED, RegionalCompleted } from '../core/regions.ts';
 import type { FanOutDeps } from './start-fan-out.ts';

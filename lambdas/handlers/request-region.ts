@@ -1,17 +1,9 @@
 import { z } from 'zod';
+import { RegionalRollbackRefused, RollbackRefused } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { REGIONAL_REQUESTED, RegionRequest, regionalDeploymentId, regionalRollbackSpec, regionalSpec } from '../core/regions.ts';
-import { RollbackRefused } from '../core/rollback.ts';
 import type { DeploymentSpecInput } from '../core/spec.ts';
 import type { FanOutDeps } from './start-fan-out.ts';
-
-/** The roll-back-all policy cannot roll a region back (it has no previous version). */
-export class RegionalRollbackRefused extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RegionalRollbackRefused';
-  }
-}
 
 const Input = z.object({ request: RegionRequest, taskToken: z.string().min(1) });
 

@@ -1,15 +1,9 @@
+import { PreCheckFailed } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { CheckResult } from '../core/records.ts';
 import { DeploymentState } from '../core/state.ts';
 import { decideWindow, waitTimestamp } from '../core/window.ts';
 import { type Deps, LOCK_TTL_SECONDS } from './deps.ts';
-
-export class PreCheckFailed extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PreCheckFailed';
-  }
-}
 
 const SHOWN_HOSTS = 10;
 

@@ -1,17 +1,11 @@
 import { z } from 'zod';
+import { RollbackUnavailable } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';
 import { commandFor, type DeploymentSpec } from '../core/spec.ts';
 import { DeploymentState } from '../core/state.ts';
 import { NOT_DELIVERED } from '../core/thresholds.ts';
 import { chunk, type Deps, SEND_COMMAND_LIMIT } from './deps.ts';
-
-export class RollbackUnavailable extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RollbackUnavailable';
-  }
-}
 
 const Input = z.object({
   state: DeploymentState,

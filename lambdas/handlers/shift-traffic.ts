@@ -1,17 +1,10 @@
+import { NotBlueGreen } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { type BlueGreenStrategy, trafficPlan } from '../core/plan.ts';
 import type { DeploymentSpec } from '../core/spec.ts';
 import { DeploymentState, reasonOf } from '../core/state.ts';
 import { weightsFor } from '../core/traffic.ts';
 import type { Deps } from './deps.ts';
-
-/** The deployment is not blue-green: these states only run in its state machine. */
-export class NotBlueGreen extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotBlueGreen';
-  }
-}
 
 function blueGreenOf(spec: DeploymentSpec): BlueGreenStrategy {
   if (spec.strategy.type !== 'blueGreen') throw new NotBlueGreen(`deployment strategy is ${spec.strategy.type}, not blueGreen`);

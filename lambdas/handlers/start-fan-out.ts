@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { DeploymentExists } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { RegionProgress } from '../core/records.ts';
 import { checkMultiRegion, type FanOutState, regionalDeploymentId, regionPolicyOf, regionWavesOf } from '../core/regions.ts';
 import { parseSpec } from '../core/spec.ts';
 import type { Deps } from './deps.ts';
-import { DeploymentExists } from './validate-spec.ts';
 
 /** What the fan-out handlers talk to: records, events, task tokens and the clock. */
 export type FanOutDeps = Pick<Deps, 'records' | 'events' | 'callbacks' | 'clock'>;

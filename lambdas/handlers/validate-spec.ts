@@ -1,20 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { LockHeld } from '../adapters/aws/records.ts';
+import { DeploymentExists, LockHeld } from '#core/errors.ts';
 import { logger, metrics, task } from '../commons/powertools.ts';
 import { bakeSecondsFor } from '../core/plan.ts';
 import { parseSpec } from '../core/spec.ts';
 import type { DeploymentState } from '../core/state.ts';
 import { reportToParent } from './close-deployment.ts';
 import { type Deps, LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from './deps.ts';
-
-/** The deployment id was used by another execution: its record is left as it is. */
-export class DeploymentExists extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeploymentExists';
-  }
-}
 
 const Input = z.object({ spec: z.unknown(), executionName: z.string().min(1) });
 

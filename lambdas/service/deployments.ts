@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { RecordNotFound, type Records } from '../adapters/aws/records.ts';
+import { BadCursor, IdTaken, Locked, RecordNotFound, SpecRejected, UnknownStrategy } from '#core/errors.ts';
+import type { Records } from '../adapters/aws/records.ts';
 import type { DeploymentRecord, HostResult, Page, RegionProgress, Release, WaveSummary } from '../core/records.ts';
 import { FAN_OUT_MACHINE, isMultiRegion, type RegionView, regionViews } from '../core/regions.ts';
 import { manualRollbackSpec } from '../core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
 import { type ControlRequest, type ControlResult, controlDeployment } from '../handlers/control-deployment.ts';
-import { type Clock, type Executions, type TaskCallbacks, UnknownStrategy } from '../ports.ts';
+import type { Clock, Executions, TaskCallbacks } from '../ports.ts';
 
 /**
  * What the API, the CLI and the pipeline and schedule triggers share: start,
@@ -18,44 +19,6 @@ export interface ServiceDeps {
   readonly executions: Executions;
   readonly callbacks: TaskCallbacks;
   readonly clock: Clock;
-}
-
-/** The request is not a valid spec; nothing was started. */
-export class SpecRejected extends Error {
-  constructor(
-    readonly fieldErrors: readonly FieldError[],
-    options?: ErrorOptions,
-  ) {
-    super(`the deployment spec is invalid: ${fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, options);
-    this.name = 'SpecRejected';
-  }
-}
-
-/** Another live deployment holds the app+env lock. */
-export class Locked extends Error {
-  constructor(
-    readonly holder: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'Locked';
-  }
-}
-
-/** The deployment id is taken by a different deployment. */
-export class IdTaken extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IdTaken';
-  }
-}
-
-/** A pagination cursor that this service did not hand out. */
-export class BadCursor extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BadCursor';
-  }
 }
 
 export interface StartResult {

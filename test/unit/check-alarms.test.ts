@@ -2,7 +2,8 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AlarmFiring, createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
+import { AlarmFiring } from '#core/errors.ts';
+import { createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
 import { lambdaContext, specOf, stateOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps, givenDeployment } from './support.ts';
 

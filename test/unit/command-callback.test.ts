@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TokenNotFound } from '../../lambdas/adapters/aws/records.ts';
+import { TokenNotFound } from '#core/errors.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { createCommandCallback } from '../../lambdas/handlers/command-callback.ts';
 import { DEPLOYMENT_ID, lambdaContext } from './fixtures.ts';

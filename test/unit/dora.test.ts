@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  changeFailureRateBand,
-  computeDora,
-  frequencyBand,
-  InvalidSince,
-  leadTimeBand,
-  parseSince,
-  timeToRestoreBand,
-} from '../../lambdas/core/dora.ts';
+import { InvalidSince } from '#core/errors.ts';
+import { changeFailureRateBand, computeDora, frequencyBand, leadTimeBand, parseSince, timeToRestoreBand } from '../../lambdas/core/dora.ts';
 import type { DeploymentStatus, Release } from '../../lambdas/core/records.ts';
 
 const MINUTE = 60_000;

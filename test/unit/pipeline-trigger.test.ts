@@ -3,15 +3,15 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ZodError } from 'zod';
+import { InvalidSpec, RevisionNotFound } from '#core/errors.ts';
 import { CodePipelineRevisions } from '../../lambdas/adapters/aws/codepipeline.ts';
 import { SfnExecutions } from '../../lambdas/adapters/aws/executions.ts';
 import { logger } from '../../lambdas/commons/powertools.ts';
-import { InvalidSpec, parseSpec } from '../../lambdas/core/spec.ts';
+import { parseSpec } from '../../lambdas/core/spec.ts';
 import {
   createPipelineTrigger,
   type PipelineTemplates,
   pipelineDeploymentId,
-  RevisionNotFound,
   readPipelineTriggerConfig,
 } from '../../lambdas/handlers/pipeline-trigger.ts';
 import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '../fixtures/codepipeline-events.ts';

@@ -2,7 +2,7 @@ import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-s
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PlanRefused } from '../../lambdas/core/plan.ts';
+import { PlanRefused } from '#core/errors.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { createPlanWaves } from '../../lambdas/handlers/plan-waves.ts';
 import { DEPLOYMENT_ID, hosts, lambdaContext, specOf, stateOf } from './fixtures.ts';

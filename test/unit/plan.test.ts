@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PlanRefused } from '#core/errors.ts';
 import {
   type BlueGreenStrategy,
   bakeSecondsFor,
   outOfServiceBudget,
-  PlanRefused,
   planRolling,
   planStages,
   planWaves,

@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LockHeld, RecordNotFound, Records, TokenNotFound } from '../../lambdas/adapters/aws/records.ts';
+import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
+import { Records } from '../../lambdas/adapters/aws/records.ts';
 import { type HostResult, keys } from '../../lambdas/core/records.ts';
 import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from './fixtures.ts';
 import { putRequests, type TableMock } from './support.ts';

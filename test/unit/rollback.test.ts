@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { RollbackRefused } from '#core/errors.ts';
 import type { DeploymentRecord } from '../../lambdas/core/records.ts';
-import { manualRollbackSpec, RollbackRefused } from '../../lambdas/core/rollback.ts';
+import { manualRollbackSpec } from '../../lambdas/core/rollback.ts';
 import { parseSpec } from '../../lambdas/core/spec.ts';
 import { specOf } from './fixtures.ts';
 

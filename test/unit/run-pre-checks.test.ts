@@ -4,8 +4,9 @@ import { DescribeInstanceInformationCommand, type InstanceInformation, SSMClient
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PreCheckFailed } from '#core/errors.ts';
 import { keys } from '../../lambdas/core/records.ts';
-import { createRunPreChecks, PreCheckFailed } from '../../lambdas/handlers/run-pre-checks.ts';
+import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
 import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from './support.ts';
 

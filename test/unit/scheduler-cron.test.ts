@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
-import { toSchedulerCron, UnsupportedCron } from '../../lib/maintenance-windows.ts';
+import { UnsupportedCron } from '#core/errors.ts';
+import { toSchedulerCron } from '../../lib/maintenance-windows.ts';
 
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 

@@ -5,9 +5,10 @@ import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/cli
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { RollbackUnavailable } from '#core/errors.ts';
 import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
 import { DEPLOY_DOCUMENT } from '../../lambdas/core/spec.ts';
-import { createSendCommand, RollbackUnavailable } from '../../lambdas/handlers/send-command.ts';
+import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
 import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from './support.ts';
 

@@ -3,11 +3,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LockHeld } from '../../lambdas/adapters/aws/records.ts';
+import { DeploymentExists, InvalidSpec, LockHeld } from '#core/errors.ts';
 import { keys } from '../../lambdas/core/records.ts';
-import { InvalidSpec } from '../../lambdas/core/spec.ts';
 import { LOCK_TTL_SECONDS } from '../../lambdas/handlers/deps.ts';
-import { createValidateSpec, DeploymentExists } from '../../lambdas/handlers/validate-spec.ts';
+import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
 import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './fixtures.ts';
 import { acceptWrites, auditEvents, awsTestDeps } from './support.ts';
 

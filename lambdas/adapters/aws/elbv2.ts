@@ -5,7 +5,8 @@ import {
   ModifyListenerCommand,
   type TargetGroupStickinessConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ListenerNotFound, validateWeights } from '../../core/traffic.ts';
+import { ListenerNotFound } from '#core/errors.ts';
+import { validateWeights } from '../../core/traffic.ts';
 import type { TargetGroupWeight, Traffic } from '../../ports.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type Executions, UnknownStrategy } from '../../ports.ts';
+import { UnknownStrategy } from '#core/errors.ts';
+import type { Executions } from '../../ports.ts';
 
 /**
  * StartExecution on the strategy's state machine. Step Functions treats a

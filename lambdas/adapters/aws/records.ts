@@ -9,6 +9,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
 import {
   type CheckResult,
   type DeploymentRecord,
@@ -28,32 +29,6 @@ import type { DeploymentSpec } from '../../core/spec.ts';
 const HOSTS_PER_CHUNK = 1000;
 const BATCH_WRITE_LIMIT = 25;
 const COMMAND_TOKEN_TTL_SECONDS = 3 * 24 * 3600;
-
-export class LockHeld extends Error {
-  constructor(
-    readonly holder: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'LockHeld';
-  }
-}
-
-export class RecordNotFound extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'RecordNotFound';
-  }
-}
-
-/** Raised when a callback arrives before the sender stored its token; the event source retries. */
-export class TokenNotFound extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'TokenNotFound';
-  }
-}
 
 export interface CommandCompletion {
   readonly token: string;

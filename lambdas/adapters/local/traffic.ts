@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ListenerNotFound, validateWeights } from '../../core/traffic.ts';
+import { ListenerNotFound } from '#core/errors.ts';
+import { validateWeights } from '../../core/traffic.ts';
 import type { TargetGroupWeight, Traffic } from '../../ports.ts';
 
 const Weights = z.array(z.object({ targetGroupArn: z.string(), weight: z.number() }).strict());
