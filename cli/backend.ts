@@ -7,12 +7,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { CloudWatchAlarms } from '../lambdas/adapters/aws/cloudwatch.ts';
 import { SfnExecutions } from '../lambdas/adapters/aws/executions.ts';
-import { Records } from '../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../lambdas/adapters/aws/records/index.ts';
 import { SfnCallbacks } from '../lambdas/adapters/aws/sfn.ts';
 import { SsmInventory } from '../lambdas/adapters/aws/ssm.ts';
 import { LocalCallbacks } from '../lambdas/adapters/local/callbacks.ts';
 import { LocalAlarms, LocalFleet } from '../lambdas/adapters/local/fleet.ts';
-import { type Alarms, type Executions, type Inventory, systemClock } from '../lambdas/ports.ts';
+import { type Alarms, type Executions, type Inventory, type RecordStores, systemClock } from '../lambdas/ports.ts';
 import { createDeploymentService, type DeploymentService } from '../lambdas/service/deployments.ts';
 import { createTable, localDocumentClient, tableExists } from './local/dynamodb.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
@@ -32,7 +32,7 @@ export interface TargetOptions {
 export interface Backend {
   readonly mode: 'local' | 'aws';
   readonly service: DeploymentService;
-  readonly records: Records;
+  readonly records: RecordStores;
   /** Resolves targets to hosts (for `plan`). */
   readonly inventory: Inventory;
   /** The gate alarms' states (for `watch`). */
@@ -72,9 +72,9 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
       const { cachedTable } = await import('./local/synth-cache.ts');
       await createTable(workspace.endpoint, workspace.tableName, await cachedTable());
     }
-    const records = new Records(localDocumentClient(workspace.endpoint), workspace.tableName);
+    const records = dynamoRecords(localDocumentClient(workspace.endpoint), workspace.tableName);
     const service = createDeploymentService({
-      records,
+      ...records,
       executions: noExecutions,
       callbacks: new LocalCallbacks(workspace.inbox),
       clock: systemClock,
@@ -104,9 +104,9 @@ async function awsBackend(options: TargetOptions): Promise<Backend> {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   const sfn = new SFNClient(config);
-  const records = new Records(db, outputs.TableName);
+  const records = dynamoRecords(db, outputs.TableName);
   const service = createDeploymentService({
-    records,
+    ...records,
     executions: new SfnExecutions(sfn, outputs.StateMachineArns),
     callbacks: new SfnCallbacks(sfn),
     clock: systemClock,

@@ -260,7 +260,7 @@ export async function control(backend: Backend, out: Output, request: ControlReq
     }
   }
   if (request.action !== 'abort' && backend.workspace) {
-    const record = await refusalsAsBadInput(() => backend.records.getDeployment(request.deploymentId));
+    const record = await refusalsAsBadInput(() => backend.records.deployments.getDeployment(request.deploymentId));
     const stranded = await strandedNote(backend, record);
     if (stranded) throw new BadInput(`cannot ${request.action} deployment ${request.deploymentId}: ${stranded}`);
   }
@@ -276,10 +276,10 @@ export async function control(backend: Backend, out: Output, request: ControlReq
  * for a stopped execution in AWS.
  */
 async function abortStranded(backend: Backend, request: ControlRequest): Promise<boolean> {
-  const record = await refusalsAsBadInput(() => backend.records.getDeployment(request.deploymentId));
+  const record = await refusalsAsBadInput(() => backend.records.deployments.getDeployment(request.deploymentId));
   if (TERMINAL_STATUSES.includes(record.status) || !(await strandedNote(backend, record))) return false;
   await closeDeployment(
-    { records: backend.records, events: new LocalEvents() },
+    { ...backend.records, events: new LocalEvents() },
     record.deploymentId,
     {
       status: 'ABORTED',

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Locked } from '#core/errors.ts';
-import type { Records } from '../lambdas/adapters/aws/records.ts';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
 import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
+import type { RecordStores } from '../lambdas/ports.ts';
 import { startChecks } from '../lambdas/service/deployments.ts';
 import { osUser } from './commands.ts';
 import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
@@ -50,7 +50,7 @@ function seconds(ms: number): string {
  * and prints progress wave by wave.
  */
 export async function deployLocal(
-  input: Record<string, unknown> | ((records: Records) => Promise<Record<string, unknown>>),
+  input: Record<string, unknown> | ((records: RecordStores) => Promise<Record<string, unknown>>),
   options: LocalDeployOptions,
 ): Promise<LocalDeployResult> {
   if (typeof input === 'object' && isMultiRegion(validate(input))) return deployRegionsLocal(input, options);
@@ -358,7 +358,7 @@ async function deployRegionsLocal(rawSpec: Record<string, unknown>, options: Loc
     await workspace.running(id);
     const run = await runRegionsWithProgress(local, spec, { ...rawSpec, deploymentId: id }, id, options, waves, hosts, tableOf);
     await workspace.finished(id);
-    const record = await local.records.getDeployment(id).catch(() => undefined);
+    const record = await local.records.deployments.getDeployment(id).catch(() => undefined);
     const status = record?.status ?? run.status;
     print(
       `${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(Date.now() - started)}${record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : ''}`,

@@ -437,7 +437,9 @@ Examples:
         if (opts.local) {
           const { run, record } = await deployLocal(
             async (records) =>
-              refusalsAsBadInput(async () => ({ ...manualRollbackSpec(await records.getDeployment(id), who(opts), { emergency }) })),
+              refusalsAsBadInput(async () => ({
+                ...manualRollbackSpec(await records.deployments.getDeployment(id), who(opts), { emergency }),
+              })),
             localRunOptions(opts, json, out.line),
           );
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });

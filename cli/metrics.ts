@@ -27,7 +27,7 @@ export async function releasesSince(records: Backend['records'], app: string, en
   const releases: Release[] = [];
   let cursor: Record<string, unknown> | undefined;
   do {
-    const page = await records.listReleases(app, env, PAGE_SIZE, cursor);
+    const page = await records.releases.listReleases(app, env, PAGE_SIZE, cursor);
     releases.push(...page.items);
     const oldest = page.items.at(-1);
     if (oldest && Date.parse(oldest.endedAt) < since.getTime()) break;

@@ -298,7 +298,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
     };
     // Real time for lock checks and controls: a window wait's simulated skip ahead belongs to its execution.
     const service = createDeploymentService({
-      records: orchestrator.records,
+      ...orchestrator.records,
       executions,
       callbacks: orchestrator.callbacks,
       clock: systemClock,

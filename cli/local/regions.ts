@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { Records } from '../../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callbacks.ts';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../../lambdas/core/regions.ts';
 import type { DeploymentSpec } from '../../lambdas/core/spec.ts';
@@ -10,7 +10,7 @@ import { createFinalizeFanOut } from '../../lambdas/handlers/finalize-fan-out.ts
 import { createRegionCompleted } from '../../lambdas/handlers/region-completed.ts';
 import { createRequestRegion } from '../../lambdas/handlers/request-region.ts';
 import { createStartFanOut, type FanOutDeps } from '../../lambdas/handlers/start-fan-out.ts';
-import type { RegionalEvent } from '../../lambdas/ports.ts';
+import type { RecordStores, RegionalEvent } from '../../lambdas/ports.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
 import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';
 import { SimulatedClock } from './clock.ts';
@@ -63,7 +63,7 @@ export class LocalRegions {
   /** Each region's orchestrator, by region. */
   readonly orchestrators: ReadonlyMap<string, LocalOrchestrator>;
   /** The control region's records (the multi-region record). */
-  readonly records: Records;
+  readonly records: RecordStores;
   /** The control region's bus. */
   readonly events = new LocalEvents();
   readonly callbacks = new LocalCallbacks();
@@ -75,9 +75,9 @@ export class LocalRegions {
   private regionalEventListener: ((region: string, event: EventLog) => void) | undefined;
 
   private constructor(private readonly options: LocalRegionsOptions) {
-    this.records = new Records(localDocumentClient(options.endpoint), options.controlTable);
+    this.records = dynamoRecords(localDocumentClient(options.endpoint), options.controlTable);
     const clock = new SimulatedClock();
-    const deps: FanOutDeps = { records: this.records, events: this.events, callbacks: this.callbacks, clock };
+    const deps: FanOutDeps = { ...this.records, events: this.events, callbacks: this.callbacks, clock };
     this.handlers = {
       startFanOut: createStartFanOut(deps),
       requestRegion: createRequestRegion(deps),

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { TokenNotFound } from '#core/errors.ts';
-import { Records } from '../../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callbacks.ts';
 import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '../../lambdas/adapters/local/fleet.ts';
 import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
@@ -24,7 +24,7 @@ import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
 import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
 import { createShiftTraffic, createSwitchBack } from '../../lambdas/handlers/shift-traffic.ts';
 import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
-import type { Alarms, CommandRequest, FleetCommands, Inventory } from '../../lambdas/ports.ts';
+import type { Alarms, CommandRequest, FleetCommands, Inventory, RecordStores } from '../../lambdas/ports.ts';
 import { DEPLOY_SCRIPT } from '../../lib/deploy-document.ts';
 import type { HandlerName } from '../../lib/orchestrator-functions.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
@@ -173,7 +173,7 @@ export function fakeContext(name: string): Context {
  * DynamoDB Local for records, in-process callbacks and events.
  */
 export class LocalOrchestrator {
-  readonly records: Records;
+  readonly records: RecordStores;
   readonly fleet: LocalFleet;
   readonly events = new LocalEvents();
   readonly callbacks: LocalCallbacks;
@@ -187,7 +187,7 @@ export class LocalOrchestrator {
 
   constructor(private readonly options: LocalOrchestratorOptions) {
     const faults = options.faults ?? {};
-    this.records = new Records(localDocumentClient(options.endpoint, { throttles: faults.dynamoThrottles ?? 0 }), options.tableName);
+    this.records = dynamoRecords(localDocumentClient(options.endpoint, { throttles: faults.dynamoThrottles ?? 0 }), options.tableName);
     this.callbacks = new LocalCallbacks(options.callbackInbox);
     this.fleet = new LocalFleet({
       dir: options.fleetDir,
@@ -203,7 +203,7 @@ export class LocalOrchestrator {
       if (!options.dropCommandEvents) this.deliver(event);
     });
     const deps: Deps = {
-      records: this.records,
+      ...this.records,
       fleet: injected ?? ssm,
       inventory: injected ?? ssm,
       alarms: injected?.alarms ?? throttled(new LocalAlarms(options.fleetDir), ['describe'], faults.cloudWatchThrottles ?? 0, 'CloudWatch'),
@@ -357,7 +357,9 @@ export class LocalOrchestrator {
     requestedBy: string,
     options: { executionName?: string; onEvent?: LocalEventListener; emergency?: boolean } = {},
   ): Promise<LocalRun> {
-    const spec = manualRollbackSpec(await this.records.getDeployment(deploymentId), requestedBy, { emergency: options.emergency ?? false });
+    const spec = manualRollbackSpec(await this.records.deployments.getDeployment(deploymentId), requestedBy, {
+      emergency: options.emergency ?? false,
+    });
     const { emergency: _emergency, ...run } = options;
     return this.execute(spec.strategy?.type ?? 'rolling', spec, run);
   }
@@ -385,7 +387,7 @@ export class LocalOrchestrator {
 
   /** The deployment's META record. */
   record(deploymentId: string): Promise<DeploymentRecord> {
-    return this.records.getDeployment(deploymentId);
+    return this.records.deployments.getDeployment(deploymentId);
   }
 }
 

@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { SfnExecutions } from '../adapters/aws/executions.ts';
-import { Records } from '../adapters/aws/records.ts';
+import { dynamoRecords } from '../adapters/aws/records/index.ts';
 import { SfnCallbacks } from '../adapters/aws/sfn.ts';
 import { tracer } from '../commons/powertools.ts';
 import { createApiHandler } from '../handlers/api.ts';
@@ -44,7 +44,7 @@ export function apiService(env: NodeJS.ProcessEnv = process.env): DeploymentServ
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   return createDeploymentService({
-    records: new Records(db, config.TABLE_NAME),
+    ...dynamoRecords(db, config.TABLE_NAME),
     executions: new SfnExecutions(sfn, config.STATE_MACHINE_ARNS),
     callbacks: new SfnCallbacks(sfn),
     clock: systemClock,

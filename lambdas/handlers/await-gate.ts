@@ -23,28 +23,28 @@ export function createAwaitGate(deps: Deps) {
     const kind = asked === 'failure' ? 'resume' : asked;
     if (asked === 'failure') {
       const reason = state.reason ?? (state.error ? reasonOf(state.error) : 'a gate failed');
-      await deps.records.updateDeployment(
+      await deps.deployments.updateDeployment(
         id,
         { control: { action: 'PAUSE', by: FAILURE_POLICY_ACTOR, at: now.toISOString(), comment: reason } },
         now,
       );
-      await deps.records.appendEvent(id, 'PausedOnFailure', FAILURE_POLICY_ACTOR, { wave: state.wave, reason }, now);
+      await deps.audit.appendEvent(id, 'PausedOnFailure', FAILURE_POLICY_ACTOR, { wave: state.wave, reason }, now);
     }
-    await deps.records.updateDeployment(id, { gate: { kind, wave: state.wave, token: taskToken, since: now.toISOString() } }, now);
+    await deps.deployments.updateDeployment(id, { gate: { kind, wave: state.wave, token: taskToken, since: now.toISOString() } }, now);
 
     // Read again after storing the token: a control that arrived in between has not seen it.
-    const record = await deps.records.getDeployment(id);
+    const record = await deps.deployments.getDeployment(id);
     if (record.control?.action === 'ABORT') {
-      await deps.records.updateDeployment(id, { gate: null }, now);
+      await deps.deployments.updateDeployment(id, { gate: null }, now);
       throw new DeploymentAborted(`aborted by ${record.control.by}${record.control.comment ? `: ${record.control.comment}` : ''}`);
     }
     if (kind === 'resume' && record.control?.action !== 'PAUSE') {
-      await deps.records.updateDeployment(id, { gate: null }, now);
+      await deps.deployments.updateDeployment(id, { gate: null }, now);
       await deps.callbacks.succeed(taskToken, { resumed: true });
       return { waiting: false };
     }
 
-    await deps.records.appendEvent(id, kind === 'approval' ? 'ApprovalRequested' : 'Paused', 'deployctl', { wave: state.wave }, now);
+    await deps.audit.appendEvent(id, kind === 'approval' ? 'ApprovalRequested' : 'Paused', 'deployctl', { wave: state.wave }, now);
     await deps.events.put({
       detailType: 'Deployment Status Change',
       detail: {

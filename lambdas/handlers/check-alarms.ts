@@ -7,13 +7,13 @@ import type { Deps } from './deps.ts';
 export function createCheckAlarms(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
-    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const { spec } = await deps.deployments.getDeployment(state.deploymentId);
     const selector = spec.gates.alarms;
     if (!selector.names?.length && !selector.prefix) return state;
     const alarms = await deps.alarms.describe(selector);
     const firing = alarms.filter((a) => a.state === 'ALARM');
     const now = deps.clock.now();
-    await deps.records.appendEvent(
+    await deps.audit.appendEvent(
       state.deploymentId,
       'AlarmGate',
       'deployctl',

@@ -10,7 +10,7 @@ import type { Deps } from './deps.ts';
 export function createCheckControls(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
-    const record = await deps.records.getDeployment(state.deploymentId);
+    const record = await deps.deployments.getDeployment(state.deploymentId);
     const control = record.control;
     if (control?.action === 'ABORT') {
       throw new DeploymentAborted(`aborted by ${control.by}${control.comment ? `: ${control.comment}` : ''}`);

@@ -30,20 +30,20 @@ export interface Closing {
  * Change" event and metric.
  */
 export async function closeDeployment(
-  deps: Pick<Deps, 'records' | 'events'>,
+  deps: Pick<Deps, 'deployments' | 'releases' | 'locks' | 'audit' | 'events'>,
   id: string,
   closing: Closing,
   now: Date,
 ): Promise<DeploymentRecord> {
-  const record = await deps.records.finishDeployment(id, closing.status, closing.reason, now);
+  const record = await deps.deployments.finishDeployment(id, closing.status, closing.reason, now);
   const { spec } = record;
   const status = terminal(record.status);
   // The releases before this one: a success after failed changes restores service, timed from the first of them.
-  const recent = (await deps.records.listReleases(spec.app, spec.environment, RESTORE_LOOKBACK)).items;
-  await deps.records.putRelease(record, record.status, now);
-  const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
+  const recent = (await deps.releases.listReleases(spec.app, spec.environment, RESTORE_LOOKBACK)).items;
+  await deps.releases.putRelease(record, record.status, now);
+  const lockReleased = await deps.locks.releaseLock(spec.app, spec.environment, id);
   // The end is announced once: a retried close (Finalize retried, or the execution-status rule after it) writes nothing twice.
-  const first = await deps.records.appendEventOnce(
+  const first = await deps.audit.appendEventOnce(
     id,
     'Closed',
     closing.event.type,

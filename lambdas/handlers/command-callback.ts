@@ -21,7 +21,7 @@ export function createCommandCallback(deps: Deps) {
     const { detail } = SsmCommandEvent.parse(event);
     const commandId = detail['command-id'];
     if (!TERMINAL.has(detail.status)) return { woke: false };
-    const completion = await deps.records.completeCommand(commandId);
+    const completion = await deps.waves.completeCommand(commandId);
     logger.info('command finished', {
       commandId,
       status: detail.status,

@@ -32,11 +32,11 @@ export function createControlDeployment(deps: Deps) {
 
 /** Applies one control to a running deployment (the handler's logic; the API and the CLI call it directly). */
 export async function controlDeployment(
-  deps: Pick<Deps, 'records' | 'callbacks' | 'clock'>,
+  deps: Pick<Deps, 'deployments' | 'audit' | 'callbacks' | 'clock'>,
   request: ControlRequest,
 ): Promise<ControlResult> {
   const { deploymentId: id, action, by, comment } = request;
-  const record = await deps.records.getDeployment(id);
+  const record = await deps.deployments.getDeployment(id);
   if (!ACTIVE.has(record.status)) {
     throw new ControlRefused(`deployment ${id} is ${record.status}; only a running deployment can be told to ${action}`);
   }
@@ -49,7 +49,7 @@ export async function controlDeployment(
     case 'reject': {
       const gate = awaitedGate(record, 'approval', action);
       await takeGate(deps, id, gate, now);
-      await deps.records.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
+      await deps.audit.appendEvent(id, action === 'approve' ? 'Approved' : 'Rejected', by, detail, now);
       const wave = `wave ${gate.wave + 1}`;
       await answered(
         action === 'approve'
@@ -60,8 +60,8 @@ export async function controlDeployment(
       break;
     }
     case 'abort': {
-      await deps.records.updateDeployment(id, { control: { action: 'ABORT', by, at, ...(comment ? { comment } : {}) } }, now);
-      await deps.records.appendEvent(id, 'AbortRequested', by, detail, now);
+      await deps.deployments.updateDeployment(id, { control: { action: 'ABORT', by, at, ...(comment ? { comment } : {}) } }, now);
+      await deps.audit.appendEvent(id, 'AbortRequested', by, detail, now);
       // Waiting at a gate is a safe point already: stop waiting now.
       if (record.gate) {
         await takeGate(deps, id, record.gate, now);
@@ -73,15 +73,15 @@ export async function controlDeployment(
     case 'pause': {
       if (record.control?.action === 'ABORT') throw new ControlRefused(`deployment ${id} is being aborted`);
       if (record.control?.action === 'PAUSE') throw new ControlRefused(`deployment ${id} is paused already`);
-      await deps.records.updateDeployment(id, { control: { action: 'PAUSE', by, at, ...(comment ? { comment } : {}) } }, now);
-      await deps.records.appendEvent(id, 'PauseRequested', by, detail, now);
+      await deps.deployments.updateDeployment(id, { control: { action: 'PAUSE', by, at, ...(comment ? { comment } : {}) } }, now);
+      await deps.audit.appendEvent(id, 'PauseRequested', by, detail, now);
       message = 'pause requested; it holds before the next wave';
       break;
     }
     case 'resume': {
       if (record.control?.action !== 'PAUSE') throw new ControlRefused(`deployment ${id} is not paused`);
-      await deps.records.updateDeployment(id, { control: null }, now);
-      await deps.records.appendEvent(id, 'Resumed', by, detail, now);
+      await deps.deployments.updateDeployment(id, { control: null }, now);
+      await deps.audit.appendEvent(id, 'Resumed', by, detail, now);
       if (record.gate?.kind === 'resume') {
         await takeGate(deps, id, record.gate, now);
         await answered(deps.callbacks.succeed(record.gate.token, { resumedBy: by }));
@@ -98,8 +98,8 @@ export async function controlDeployment(
  * Clears the gate only if it is still the one read: of two answers to the same
  * gate (two approvers, a retried webhook), one wins and the other is refused.
  */
-async function takeGate(deps: Pick<Deps, 'records'>, id: string, gate: Gate, now: Date): Promise<void> {
-  if (!(await deps.records.clearGate(id, gate.token, now))) {
+async function takeGate(deps: Pick<Deps, 'deployments'>, id: string, gate: Gate, now: Date): Promise<void> {
+  if (!(await deps.deployments.clearGate(id, gate.token, now))) {
     throw new ControlRefused(`deployment ${id} was answered by someone else a moment ago; look at its status`);
   }
 }

@@ -1,18 +1,4 @@
-import type { Records } from '../adapters/aws/records.ts';
-import type { Alarms, Clock, Events, FleetCommands, Inventory, TaskCallbacks, Traffic } from '../ports.ts';
-
-/** Everything a handler talks to; the AWS or the local set is chosen at the edge. */
-export interface Deps {
-  readonly records: Records;
-  readonly fleet: FleetCommands;
-  readonly inventory: Inventory;
-  readonly alarms: Alarms;
-  readonly callbacks: TaskCallbacks;
-  readonly events: Events;
-  /** ALB listener weights (blue-green). */
-  readonly traffic: Traffic;
-  readonly clock: Clock;
-}
+export type { Deps } from '../ports.ts';
 
 /** How long a lock lives before another deployment may take it over (the state machine's own timeout). */
 export const LOCK_TTL_SECONDS = 24 * 3600;

@@ -31,13 +31,13 @@ export function createEvaluateRegionWave(deps: FanOutDeps) {
     const id = state.deploymentId;
     const now = deps.clock.now();
     const results = z.array(RegionResult).parse(state.regionResults ?? []);
-    const before = (await deps.records.getDeployment(id)).regions ?? {};
+    const before = (await deps.deployments.getDeployment(id)).regions ?? {};
     for (const result of results) {
       if (!result.error) continue;
       const entry = phase === 'rollback' ? before[result.region]?.rollback : before[result.region];
       // A completion that arrived as the wait ended is the region's real outcome: keep it.
       if (isSettled(entry)) continue;
-      await deps.records.updateRegion(
+      await deps.regions.updateRegion(
         id,
         result.region,
         phase,
@@ -49,10 +49,10 @@ export function createEvaluateRegionWave(deps: FanOutDeps) {
         now,
       );
     }
-    const record = await deps.records.getDeployment(id);
+    const record = await deps.deployments.getDeployment(id);
     const regions = record.regions ?? {};
     const waves = record.regionWaves ?? [];
-    await deps.records.updateDeployment(id, aggregateCounts(regions), now);
+    await deps.deployments.updateDeployment(id, aggregateCounts(regions), now);
     const { regionResults: _results, ...rest } = state;
     return phase === 'deploy' ? afterWave(deps, rest, waves, regions, now) : afterRollback(deps, rest, regions, now);
   });
@@ -68,7 +68,7 @@ async function afterWave(
   const wave = state.regionWave;
   const names = waves[wave] ?? [];
   const failed = names.filter((region) => regions[region]?.status !== 'SUCCEEDED');
-  await deps.records.appendEvent(
+  await deps.audit.appendEvent(
     state.deploymentId,
     'RegionWaveCompleted',
     'deployctl',
@@ -100,7 +100,7 @@ async function afterRollback(deps: FanOutDeps, state: State, regions: Readonly<R
   const rolled = state.rollbackRegions ?? [];
   const phase: RegionPhase = 'rollback';
   const notRolledBack = rolled.filter((region) => regions[region]?.rollback?.status !== 'SUCCEEDED');
-  await deps.records.appendEvent(state.deploymentId, 'RegionsRolledBack', 'deployctl', { regions: rolled, failed: notRolledBack }, now);
+  await deps.audit.appendEvent(state.deploymentId, 'RegionsRolledBack', 'deployctl', { regions: rolled, failed: notRolledBack }, now);
   const outcome = notRolledBack.length ? 'FAILED' : 'ROLLED_BACK';
   const detail = notRolledBack.length
     ? notRolledBack.map((region) => regionFailure(region, regions[region]?.rollback as RegionProgress | undefined, phase)).join('; ')

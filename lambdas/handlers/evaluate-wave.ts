@@ -24,12 +24,12 @@ export function createEvaluateWave(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const { state, phase } = Input.parse(event);
     const id = state.deploymentId;
-    const { spec } = await deps.records.getDeployment(id);
+    const { spec } = await deps.deployments.getDeployment(id);
     // Every metric of this task is the app's and the environment's (the dashboard searches by both).
     metrics.addDimensions({ app: spec.app, environment: spec.environment });
     const wave = phase === 'deploy' ? state.wave : WAVE_OF[phase];
-    const hosts = await deps.records.getWaveHosts(id, wave);
-    const { commandIds, sentAt } = await deps.records.getWaveSending(id, wave);
+    const hosts = await deps.waves.getWaveHosts(id, wave);
+    const { commandIds, sentAt } = await deps.waves.getWaveSending(id, wave);
     // The wait ended by its timeout, not by the callback: the status event was lost or late.
     const timedOut = (state.callback as { Error?: string } | undefined)?.Error === 'States.Timeout';
     if (timedOut) {
@@ -61,13 +61,13 @@ export function createEvaluateWave(deps: Deps) {
       };
     });
     const now = deps.clock.now();
-    await deps.records.putHostResults(id, results, now);
+    await deps.waves.putHostResults(id, results, now);
     const failedHosts = results.filter((r) => isHostFailure(r.status));
     const waveFailed = failedHosts.length;
-    await deps.records.putWaveResult(id, { wave, hosts: hosts.length, succeeded: hosts.length - waveFailed, failed: waveFailed }, now);
+    await deps.waves.putWaveResult(id, { wave, hosts: hosts.length, succeeded: hosts.length - waveFailed, failed: waveFailed }, now);
 
     if (phase === 'validate') {
-      await deps.records.appendEventOnce(
+      await deps.audit.appendEventOnce(
         id,
         'ValidationFinished',
         'ValidationFinished',
@@ -94,8 +94,8 @@ export function createEvaluateWave(deps: Deps) {
           : waveFailed === 0
             ? `rolled back ${hosts.length} hosts to ${version}`
             : `rollback failed on ${waveFailed} of ${hosts.length} hosts`;
-      await deps.records.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
-      await deps.records.appendEventOnce(
+      await deps.deployments.updateDeployment(id, { rolledBack: hosts.length - waveFailed }, now);
+      await deps.audit.appendEventOnce(
         id,
         'RollbackFinished',
         'RollbackFinished',
@@ -109,9 +109,9 @@ export function createEvaluateWave(deps: Deps) {
     const succeeded = state.succeeded + hosts.length - waveFailed;
     const failed = state.failed + waveFailed;
     const verdict = evaluateThresholds({ total: state.hostCount, failed }, spec.strategy.maxErrors, spec.strategy.minHealthy);
-    await deps.records.updateDeployment(id, { succeeded, failed }, now);
+    await deps.deployments.updateDeployment(id, { succeeded, failed }, now);
     // Once per wave, however often Step Functions retries this task: the audit event, the status event, the metrics.
-    const first = await deps.records.appendEventOnce(
+    const first = await deps.audit.appendEventOnce(
       id,
       `WaveFinished#${wave}`,
       'WaveFinished',

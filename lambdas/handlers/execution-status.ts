@@ -64,7 +64,7 @@ export function createExecutionStatus(deps: Deps) {
     }
     const { spec } = found;
     if (TERMINAL_STATUSES.includes(found.status)) {
-      const lockReleased = await deps.records.releaseLock(spec.app, spec.environment, id);
+      const lockReleased = await deps.locks.releaseLock(spec.app, spec.environment, id);
       logger.info('the deployment was finalized already', { status: found.status, lockReleased });
       return { finalized: false, lockReleased };
     }
@@ -103,7 +103,7 @@ function deploymentIdOf(detail: ExecutionDetail): string {
 
 async function findDeployment(deps: Deps, id: string): Promise<DeploymentRecord | undefined> {
   try {
-    return await deps.records.getDeployment(id);
+    return await deps.deployments.getDeployment(id);
   } catch (error) {
     if (error instanceof RecordNotFound) return undefined;
     throw error;

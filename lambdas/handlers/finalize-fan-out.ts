@@ -18,11 +18,11 @@ export function createFinalizeFanOut(deps: FanOutDeps) {
     const id = state.deploymentId;
     const { status, reason } = endingOf(state);
     const now = deps.clock.now();
-    const counts = aggregateCounts((await deps.records.getDeployment(id)).regions ?? {});
-    await deps.records.updateDeployment(id, counts, now);
-    const record = await deps.records.finishDeployment(id, status, reason, now);
+    const counts = aggregateCounts((await deps.deployments.getDeployment(id)).regions ?? {});
+    await deps.deployments.updateDeployment(id, counts, now);
+    const record = await deps.deployments.finishDeployment(id, status, reason, now);
     // Announced once, as a strategy deployment's close is: a retried finalize writes nothing twice.
-    const first = await deps.records.appendEventOnce(
+    const first = await deps.audit.appendEventOnce(
       id,
       'Closed',
       'DeploymentFinished',

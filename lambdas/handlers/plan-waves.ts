@@ -7,18 +7,18 @@ import type { Deps } from './deps.ts';
 export function createPlanWaves(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
-    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const { spec } = await deps.deployments.getDeployment(state.deploymentId);
     // Blue-green deploys to the idle green fleet; every other strategy to the targets.
     const hosts = await deps.inventory.resolve(spec.strategy.type === 'blueGreen' ? spec.strategy.green : spec.targets);
     const waves = planWaves(spec, hosts);
     const now = deps.clock.now();
-    for (const [index, wave] of waves.entries()) await deps.records.putWave(state.deploymentId, index, wave);
-    await deps.records.updateDeployment(
+    for (const [index, wave] of waves.entries()) await deps.waves.putWave(state.deploymentId, index, wave);
+    await deps.deployments.updateDeployment(
       state.deploymentId,
       { waveCount: waves.length, hostCount: hosts.length, succeeded: 0, failed: 0 },
       now,
     );
-    await deps.records.appendEvent(state.deploymentId, 'WavesPlanned', 'deployctl', { waves: waves.map((w) => w.length) }, now);
+    await deps.audit.appendEvent(state.deploymentId, 'WavesPlanned', 'deployctl', { waves: waves.map((w) => w.length) }, now);
     logger.info('waves planned', { deploymentId: state.deploymentId, waves: waves.length, hosts: hosts.length });
     const traffic =
       spec.strategy.type === 'blueGreen'

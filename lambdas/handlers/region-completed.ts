@@ -29,7 +29,7 @@ export function createRegionCompleted(deps: FanOutDeps) {
     const { detail } = CompletedEvent.parse(event);
     const { parentId, region, phase } = detail;
     logger.appendKeys({ deploymentId: parentId, region, phase, regionalDeploymentId: detail.deploymentId });
-    const record = await deps.records.getDeployment(parentId).catch((error: unknown) => {
+    const record = await deps.deployments.getDeployment(parentId).catch((error: unknown) => {
       if (error instanceof RecordNotFound) return undefined;
       throw error;
     });
@@ -40,7 +40,7 @@ export function createRegionCompleted(deps: FanOutDeps) {
     }
     const now = deps.clock.now();
     // Recorded before the token goes back: the evaluation the token wakes reads the record.
-    await deps.records.updateRegion(
+    await deps.regions.updateRegion(
       parentId,
       region,
       phase,
@@ -66,8 +66,8 @@ export function createRegionCompleted(deps: FanOutDeps) {
       delivered = false;
     }
     // Only once the token went back: a retry after a failed send finds it still there and sends it again.
-    await deps.records.updateRegion(parentId, region, phase, { token: null }, now);
-    await deps.records.appendEvent(
+    await deps.regions.updateRegion(parentId, region, phase, { token: null }, now);
+    await deps.audit.appendEvent(
       parentId,
       phase === 'deploy' ? 'RegionCompleted' : 'RegionRollbackCompleted',
       'deployctl',

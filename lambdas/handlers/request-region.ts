@@ -20,7 +20,7 @@ export function createRequestRegion(deps: FanOutDeps) {
     const { request, taskToken } = Input.parse(event);
     const { deploymentId: parentId, region, phase } = request;
     logger.appendKeys({ deploymentId: parentId, region, phase });
-    const record = await deps.records.getDeployment(parentId);
+    const record = await deps.deployments.getDeployment(parentId);
     const progress = record.regions?.[region];
     if (!progress) throw new Error(`region ${region} is not one of deployment ${parentId}'s regions`);
     let spec: DeploymentSpecInput;
@@ -36,19 +36,19 @@ export function createRequestRegion(deps: FanOutDeps) {
     }
     const deploymentId = regionalDeploymentId(parentId, region, phase);
     const now = deps.clock.now();
-    await deps.records.updateRegion(
+    await deps.regions.updateRegion(
       parentId,
       region,
       phase,
       { deploymentId, status: 'REQUESTED', token: taskToken, requestedAt: now.toISOString(), reason: null },
       now,
     );
-    if (phase === 'deploy') await deps.records.updateDeployment(parentId, { currentRegionWave: progress.wave }, now);
+    if (phase === 'deploy') await deps.deployments.updateDeployment(parentId, { currentRegionWave: progress.wave }, now);
     await deps.events.put({
       detailType: REGIONAL_REQUESTED,
       detail: { parentId, region, phase, deploymentId, spec: spec as Record<string, unknown> },
     });
-    await deps.records.appendEvent(
+    await deps.audit.appendEvent(
       parentId,
       phase === 'deploy' ? 'RegionRequested' : 'RegionRollbackRequested',
       'deployctl',

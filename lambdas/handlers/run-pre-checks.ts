@@ -29,7 +29,7 @@ export function createRunPreChecks(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const { windowOpensAt: waitedFor, ...state } = DeploymentState.parse(event);
     const id = state.deploymentId;
-    const record = await deps.records.getDeployment(id);
+    const record = await deps.deployments.getDeployment(id);
     const spec = record.spec;
     const now = deps.clock.now();
     const afterWait = waitedFor ? { windowOpensAt: null } : {};
@@ -39,7 +39,7 @@ export function createRunPreChecks(deps: Deps) {
     // the controls check that follows ends the deployment ABORTED, with no host changed.
     if (record.control?.action === 'ABORT') {
       logger.info('abort requested before the pre-checks; the controls check acts on it', { deploymentId: id });
-      if (waitedFor) await deps.records.updateDeployment(id, afterWait, now);
+      if (waitedFor) await deps.deployments.updateDeployment(id, afterWait, now);
       return state;
     }
 
@@ -47,8 +47,8 @@ export function createRunPreChecks(deps: Deps) {
     const window = spec.window ? decideWindow(spec.window, now, latestOpening) : undefined;
     if (window?.action === 'wait') {
       const opensAt = waitTimestamp(window.until);
-      await deps.records.updateDeployment(id, { windowOpensAt: opensAt }, now);
-      await deps.records.appendEvent(id, 'WaitingForWindow', 'deployctl', { opensAt, reason: window.reason }, now);
+      await deps.deployments.updateDeployment(id, { windowOpensAt: opensAt }, now);
+      await deps.audit.appendEvent(id, 'WaitingForWindow', 'deployctl', { opensAt, reason: window.reason }, now);
       await deps.events.put({
         detailType: 'Deployment Status Change',
         detail: { deploymentId: id, app: spec.app, environment: spec.environment, status: 'WAITING_FOR_WINDOW', opensAt },
@@ -59,7 +59,7 @@ export function createRunPreChecks(deps: Deps) {
 
     const checks: CheckResult[] = [];
     const hosts: string[] = [];
-    for (let wave = 0; wave < state.waveCount; wave++) hosts.push(...(await deps.records.getWaveHosts(id, wave)));
+    for (let wave = 0; wave < state.waveCount; wave++) hosts.push(...(await deps.waves.getWaveHosts(id, wave)));
     const info = await deps.inventory.pingStatus(hosts);
     const online = new Set(info.filter((h) => h.pingStatus === 'Online').map((h) => h.instanceId));
     const offline = hosts.filter((h) => !online.has(h));
@@ -86,8 +86,8 @@ export function createRunPreChecks(deps: Deps) {
       });
     }
 
-    await deps.records.updateDeployment(id, { checks, ...afterWait }, now);
-    await deps.records.appendEvent(id, 'PreChecks', 'deployctl', { checks }, now);
+    await deps.deployments.updateDeployment(id, { checks, ...afterWait }, now);
+    await deps.audit.appendEvent(id, 'PreChecks', 'deployctl', { checks }, now);
     const failed = checks.filter((c) => !c.passed);
     if (failed.length > 0) {
       logger.warn('pre-checks failed', { checks });

@@ -22,13 +22,13 @@ export function createSendCommand(deps: Deps) {
   return task(async (event: unknown): Promise<{ commandIds: string[] }> => {
     const { state, taskToken, phase } = Input.parse(event);
     const id = state.deploymentId;
-    const { spec } = await deps.records.getDeployment(id);
+    const { spec } = await deps.deployments.getDeployment(id);
     const now = deps.clock.now();
 
     const { wave, command, hosts } = await target(deps, state, spec, phase);
     const batches = chunk(hosts, SEND_COMMAND_LIMIT);
     // A retried invocation (a crash, a timeout, throttling) resumes after the batches an earlier attempt sent.
-    const sending = await deps.records.getWaveSending(id, wave);
+    const sending = await deps.waves.getWaveSending(id, wave);
     const commandIds = [...sending.commandIds];
     for (let b = commandIds.length; b < batches.length; b++) {
       const batch = batches[b] as string[];
@@ -44,7 +44,7 @@ export function createSendCommand(deps: Deps) {
           })
         : undefined;
       if (found) logger.warn('found the command an earlier attempt sent; not sending it again', { deploymentId: id, wave, batch: b });
-      if (!found) await deps.records.markSending(id, wave, b, now);
+      if (!found) await deps.waves.markSending(id, wave, b, now);
       const commandId =
         found ??
         (await deps.fleet.send({
@@ -54,16 +54,16 @@ export function createSendCommand(deps: Deps) {
           timeoutSeconds: command.timeoutSeconds,
           comment,
         }));
-      if (!(await deps.records.addWaveCommand(id, wave, b, commandId, now))) {
+      if (!(await deps.waves.addWaveCommand(id, wave, b, commandId, now))) {
         throw new Error(`batch ${b + 1} of wave ${wave + 1} was stored by a concurrent attempt; retrying`);
       }
-      await deps.records.putCommandToken(id, wave, commandId, taskToken, now);
+      await deps.waves.putCommandToken(id, wave, commandId, taskToken, now);
       commandIds.push(commandId);
     }
     // The commands of earlier attempts get this attempt's token too; then the wave counts as fully sent.
-    const { waveDone } = await deps.records.putCommandTokens(id, wave, sending.commandIds, taskToken, now);
+    const { waveDone } = await deps.waves.putCommandTokens(id, wave, sending.commandIds, taskToken, now);
     // The audit event and the status event once per wave and phase, however often this task is retried.
-    const first = await deps.records.appendEventOnce(
+    const first = await deps.audit.appendEventOnce(
       id,
       `${STARTED[phase].event}#${wave}`,
       STARTED[phase].event,
@@ -72,7 +72,7 @@ export function createSendCommand(deps: Deps) {
       now,
     );
     if (first) {
-      if (phase === 'deploy') await deps.records.updateDeployment(id, { currentWave: wave }, now);
+      if (phase === 'deploy') await deps.deployments.updateDeployment(id, { currentWave: wave }, now);
       await deps.events.put({
         detailType: 'Deployment Status Change',
         detail: {
@@ -119,8 +119,8 @@ async function target(deps: Deps, state: DeploymentState, spec: DeploymentSpec, 
   if (phase === 'validate') {
     // Blue-green's check of green before traffic moves; without a validation command there is nothing to send.
     const command = spec.strategy.type === 'blueGreen' ? spec.strategy.validationCommand : undefined;
-    const hosts = command ? await deps.records.getWaveHosts(id, 0) : [];
-    if (command) await deps.records.putWave(id, VALIDATE_WAVE, hosts);
+    const hosts = command ? await deps.waves.getWaveHosts(id, 0) : [];
+    if (command) await deps.waves.putWave(id, VALIDATE_WAVE, hosts);
     return { wave: VALIDATE_WAVE, command: command ?? spec.command, hosts };
   }
   const command = commandFor(spec, phase);
@@ -129,7 +129,7 @@ async function target(deps: Deps, state: DeploymentState, spec: DeploymentSpec, 
       `no rollback possible for ${spec.app}/${spec.environment}: no previousVersion and no earlier successful release (give previousVersion or rollbackCommand)`,
     );
   }
-  if (phase === 'deploy') return { wave: state.wave, command, hosts: await deps.records.getWaveHosts(id, state.wave) };
+  if (phase === 'deploy') return { wave: state.wave, command, hosts: await deps.waves.getWaveHosts(id, state.wave) };
   return { wave: ROLLBACK_WAVE, command, hosts: await rollbackHosts(deps, state) };
 }
 
@@ -141,17 +141,17 @@ async function target(deps: Deps, state: DeploymentState, spec: DeploymentSpec, 
  */
 async function rollbackHosts(deps: Deps, state: DeploymentState): Promise<string[]> {
   const id = state.deploymentId;
-  const stored = await deps.records.getWaveHosts(id, ROLLBACK_WAVE);
+  const stored = await deps.waves.getWaveHosts(id, ROLLBACK_WAVE);
   if (stored.length > 0) return stored;
   const untouched = new Set(
-    (await deps.records.getHostResults(id)).filter((r) => r.phase === 'deploy' && NOT_DELIVERED.has(r.status)).map((r) => r.instanceId),
+    (await deps.waves.getHostResults(id)).filter((r) => r.phase === 'deploy' && NOT_DELIVERED.has(r.status)).map((r) => r.instanceId),
   );
   const hosts: string[] = [];
   for (let w = 0; w < state.waveCount; w++) {
-    if ((await deps.records.getWaveCommands(id, w)).length > 0) {
-      hosts.push(...(await deps.records.getWaveHosts(id, w)).filter((h) => !untouched.has(h)));
+    if ((await deps.waves.getWaveCommands(id, w)).length > 0) {
+      hosts.push(...(await deps.waves.getWaveHosts(id, w)).filter((h) => !untouched.has(h)));
     }
   }
-  await deps.records.putWave(id, ROLLBACK_WAVE, hosts);
+  await deps.waves.putWave(id, ROLLBACK_WAVE, hosts);
   return hosts;
 }

@@ -18,7 +18,7 @@ function blueGreenOf(spec: DeploymentSpec): BlueGreenStrategy {
 export function createShiftTraffic(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
-    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const { spec } = await deps.deployments.getDeployment(state.deploymentId);
     const strategy = blueGreenOf(spec);
     const plan = trafficPlan(strategy);
     const step = state.trafficStep ?? 0;
@@ -26,7 +26,7 @@ export function createShiftTraffic(deps: Deps) {
     const weights = weightsFor(strategy.blueTargetGroupArn, strategy.greenTargetGroupArn, green);
     await deps.traffic.shift(strategy.listenerArn, weights);
     const now = deps.clock.now();
-    await deps.records.appendEvent(state.deploymentId, 'TrafficShifted', 'deployctl', { step: step + 1, green, blue: 100 - green }, now);
+    await deps.audit.appendEvent(state.deploymentId, 'TrafficShifted', 'deployctl', { step: step + 1, green, blue: 100 - green }, now);
     await deps.events.put({
       detailType: 'Deployment Status Change',
       detail: { deploymentId: state.deploymentId, app: spec.app, environment: spec.environment, status: 'TRAFFIC_SHIFTED', green },
@@ -43,12 +43,12 @@ export function createShiftTraffic(deps: Deps) {
 export function createSwitchBack(deps: Deps) {
   return task(async (event: unknown): Promise<DeploymentState> => {
     const state = DeploymentState.parse(event);
-    const { spec } = await deps.records.getDeployment(state.deploymentId);
+    const { spec } = await deps.deployments.getDeployment(state.deploymentId);
     const strategy = blueGreenOf(spec);
     await deps.traffic.shift(strategy.listenerArn, weightsFor(strategy.blueTargetGroupArn, strategy.greenTargetGroupArn, 0));
     const now = deps.clock.now();
     const why = state.error ? reasonOf(state.error) : (state.reason ?? 'the deployment failed');
-    await deps.records.appendEvent(state.deploymentId, 'TrafficSwitchedBack', 'deployctl', { reason: why }, now);
+    await deps.audit.appendEvent(state.deploymentId, 'TrafficSwitchedBack', 'deployctl', { reason: why }, now);
     logger.warn('traffic switched back to blue', { deploymentId: state.deploymentId, reason: why });
     const outcome = state.error?.Error === 'DeploymentAborted' ? 'ABORTED' : 'ROLLED_BACK';
     return { ...state, outcome, reason: [state.reason, 'all traffic switched back to blue'].filter(Boolean).join('; ') };

@@ -7,7 +7,7 @@ import { parseSpec } from '../core/spec.ts';
 import type { Deps } from './deps.ts';
 
 /** What the fan-out handlers talk to: records, events, task tokens and the clock. */
-export type FanOutDeps = Pick<Deps, 'records' | 'events' | 'callbacks' | 'clock'>;
+export type FanOutDeps = Pick<Deps, 'deployments' | 'audit' | 'regions' | 'events' | 'callbacks' | 'clock'>;
 
 const Input = z.object({ spec: z.unknown(), executionName: z.string().min(1) });
 
@@ -30,8 +30,8 @@ export function createStartFanOut(deps: FanOutDeps) {
     logger.appendKeys({ deploymentId, app: spec.app, environment: spec.environment });
     const now = deps.clock.now();
 
-    const created = await deps.records.createDeployment(deploymentId, spec, executionName, now);
-    const existing = created === 'exists' ? await deps.records.getDeployment(deploymentId) : undefined;
+    const created = await deps.deployments.createDeployment(deploymentId, spec, executionName, now);
+    const existing = created === 'exists' ? await deps.deployments.getDeployment(deploymentId) : undefined;
     if (existing && (existing.executionName !== executionName || existing.endedAt)) {
       throw new DeploymentExists(
         `deployment ${deploymentId} already exists (${existing.status}, execution ${existing.executionName}); give a new deploymentId`,
@@ -43,8 +43,8 @@ export function createStartFanOut(deps: FanOutDeps) {
       for (const [wave, names] of waves.entries()) {
         for (const region of names) regions[region] = { wave, deploymentId: regionalDeploymentId(deploymentId, region), status: 'PENDING' };
       }
-      await deps.records.updateDeployment(deploymentId, { status: 'RUNNING', regionWaves: waves, currentRegionWave: 0, regions }, now);
-      await deps.records.appendEvent(
+      await deps.deployments.updateDeployment(deploymentId, { status: 'RUNNING', regionWaves: waves, currentRegionWave: 0, regions }, now);
+      await deps.audit.appendEvent(
         deploymentId,
         'DeploymentRequested',
         spec.requestedBy,

@@ -20,20 +20,20 @@ export function createValidateSpec(deps: Deps) {
     const parsed = parseSpec(raw);
     const deploymentId = parsed.deploymentId ?? executionName;
     const now = deps.clock.now();
-    const previousVersion = parsed.previousVersion ?? (await deps.records.lastGoodVersion(parsed.app, parsed.environment));
+    const previousVersion = parsed.previousVersion ?? (await deps.releases.lastGoodVersion(parsed.app, parsed.environment));
     const spec = { ...parsed, deploymentId, previousVersion };
     logger.appendKeys({ deploymentId, app: spec.app, environment: spec.environment });
 
-    const created = await deps.records.createDeployment(deploymentId, spec, executionName, now);
+    const created = await deps.deployments.createDeployment(deploymentId, spec, executionName, now);
     if (created === 'created') {
-      await deps.records.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
+      await deps.audit.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
       // A manual rollback is also recorded on the deployment it undoes.
       if (spec.rollbackOf) {
-        await deps.records.appendEvent(spec.rollbackOf, 'RollbackRequested', spec.requestedBy, { rollbackDeploymentId: deploymentId }, now);
+        await deps.audit.appendEvent(spec.rollbackOf, 'RollbackRequested', spec.requestedBy, { rollbackDeploymentId: deploymentId }, now);
       }
     } else {
       // A retry of this very execution goes on; another execution reusing the id must not touch the record.
-      const existing = await deps.records.getDeployment(deploymentId);
+      const existing = await deps.deployments.getDeployment(deploymentId);
       // An ended deployment is never resumed, even under its own name (locally, names repeat across runs).
       if (existing.executionName !== executionName || existing.endedAt) {
         throw new DeploymentExists(
@@ -42,11 +42,11 @@ export function createValidateSpec(deps: Deps) {
       }
     }
     try {
-      await deps.records.acquireLock(spec.app, spec.environment, deploymentId, now, LOCK_TTL_SECONDS);
+      await deps.locks.acquireLock(spec.app, spec.environment, deploymentId, now, LOCK_TTL_SECONDS);
     } catch (error) {
       if (error instanceof LockHeld) {
-        const refused = await deps.records.finishDeployment(deploymentId, 'FAILED', error.message, now);
-        await deps.records.appendEvent(deploymentId, 'LockRefused', 'deployctl', { holder: error.holder }, now);
+        const refused = await deps.deployments.finishDeployment(deploymentId, 'FAILED', error.message, now);
+        await deps.audit.appendEvent(deploymentId, 'LockRefused', 'deployctl', { holder: error.holder }, now);
         // Multi-region: the control region hears of the refusal at once instead of waiting out its timeout.
         await reportToParent(deps, refused);
         logger.warn('lock held by another deployment', { holder: error.holder });
@@ -54,9 +54,9 @@ export function createValidateSpec(deps: Deps) {
       throw error;
     }
     try {
-      await deps.records.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
+      await deps.deployments.updateDeployment(deploymentId, { status: 'RUNNING' }, now);
       // Once per deployment, however often this task is retried: the audit event, the status event and the metric.
-      if (await deps.records.appendEventOnce(deploymentId, 'LockAcquired', 'LockAcquired', 'deployctl', {}, now)) {
+      if (await deps.audit.appendEventOnce(deploymentId, 'LockAcquired', 'LockAcquired', 'deployctl', {}, now)) {
         await deps.events.put({
           detailType: 'Deployment Status Change',
           detail: { deploymentId, app: spec.app, environment: spec.environment, version: spec.version, status: 'STARTED' },
@@ -66,7 +66,7 @@ export function createValidateSpec(deps: Deps) {
       }
     } catch (error) {
       // Nothing started: give the lock back so that a failed start never blocks the next deployment.
-      await deps.records.releaseLock(spec.app, spec.environment, deploymentId);
+      await deps.locks.releaseLock(spec.app, spec.environment, deploymentId);
       throw error;
     }
 

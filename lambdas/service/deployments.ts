@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { BadCursor, IdTaken, Locked, RecordNotFound, SpecRejected, UnknownStrategy } from '#core/errors.ts';
-import type { Records } from '../adapters/aws/records.ts';
 import type { DeploymentRecord, HostResult, Page, RegionProgress, Release, WaveSummary } from '../core/records.ts';
 import { FAN_OUT_MACHINE, isMultiRegion, type RegionView, regionViews } from '../core/regions.ts';
 import { manualRollbackSpec } from '../core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
 import { type ControlRequest, type ControlResult, controlDeployment } from '../handlers/control-deployment.ts';
-import type { Clock, Executions, TaskCallbacks } from '../ports.ts';
+import type { Ports } from '../ports.ts';
 
 /**
  * What the API, the CLI and the pipeline and schedule triggers share: start,
  * read, list and steer deployments. The same code runs over the AWS adapters
  * (API Lambda, CLI against AWS) and the local ones (`--local`, `serve --local`).
  */
-export interface ServiceDeps {
-  readonly records: Records;
-  readonly executions: Executions;
-  readonly callbacks: TaskCallbacks;
-  readonly clock: Clock;
-}
+export type ServiceDeps = Pick<Ports, 'deployments' | 'locks' | 'waves' | 'audit' | 'releases' | 'executions' | 'callbacks' | 'clock'>;
 
 export interface StartResult {
   readonly deploymentId: string;
@@ -81,7 +75,7 @@ export function createDeploymentService(deps: ServiceDeps) {
     const spec = parsed.data;
     const strategy = spec.strategy.type;
 
-    const existing = await startChecks(deps.records, spec, deploymentId, deps.clock.now());
+    const existing = await startChecks(deps, spec, deploymentId, deps.clock.now());
     if (existing) {
       if (!sameDeployment(existing, spec)) {
         throw new IdTaken(
@@ -114,8 +108,8 @@ export function createDeploymentService(deps: ServiceDeps) {
 
   /** The record, its waves and host counts. RecordNotFound when there is none. */
   async function get(deploymentId: string): Promise<DeploymentView> {
-    const record = await deps.records.getDeployment(deploymentId);
-    const waves = (await deps.records.getWaves(deploymentId)).filter((w) => w.wave < (record.waveCount ?? Number.MAX_SAFE_INTEGER));
+    const record = await deps.deployments.getDeployment(deploymentId);
+    const waves = (await deps.waves.getWaves(deploymentId)).filter((w) => w.wave < (record.waveCount ?? Number.MAX_SAFE_INTEGER));
     const hosts = record.hostCount ?? 0;
     const succeeded = record.succeeded ?? 0;
     const failed = record.failed ?? 0;
@@ -138,13 +132,13 @@ export function createDeploymentService(deps: ServiceDeps) {
   /** Finished deployments of app+env, newest first. */
   async function history(app: string, env: string, options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<Release>> {
     const cursor = decodeCursor(options.nextToken);
-    return withToken(await deps.records.listReleases(app, env, pageSize(options.limit), cursor).catch(refusedCursor(cursor)));
+    return withToken(await deps.releases.listReleases(app, env, pageSize(options.limit), cursor).catch(refusedCursor(cursor)));
   }
 
   /** Every deployment, newest first. */
   async function list(options: { limit?: number; nextToken?: string } = {}): Promise<ListPage<DeploymentRecord>> {
     const cursor = decodeCursor(options.nextToken);
-    const page = await deps.records.listDeployments(pageSize(options.limit), cursor).catch(refusedCursor(cursor));
+    const page = await deps.deployments.listDeployments(pageSize(options.limit), cursor).catch(refusedCursor(cursor));
     return withToken({ ...page, items: page.items.map(withoutTaskTokens) });
   }
 
@@ -159,7 +153,9 @@ export function createDeploymentService(deps: ServiceDeps) {
     requestedBy: string,
     options: { idempotencyKey?: string; emergency?: boolean } = {},
   ): Promise<StartResult> {
-    const spec = manualRollbackSpec(await deps.records.getDeployment(deploymentId), requestedBy, { emergency: options.emergency ?? false });
+    const spec = manualRollbackSpec(await deps.deployments.getDeployment(deploymentId), requestedBy, {
+      emergency: options.emergency ?? false,
+    });
     // One rollback per deployment unless the caller says otherwise: a retried request starts nothing new.
     const key = options.emergency ? `${deploymentId.slice(0, 61)}-emergency-rollback` : `${deploymentId.slice(0, 71)}-rollback`;
     return start(spec, { idempotencyKey: options.idempotencyKey ?? key });
@@ -167,8 +163,8 @@ export function createDeploymentService(deps: ServiceDeps) {
 
   /** Each host's result and command output, and the audit trail. */
   async function logs(deploymentId: string): Promise<DeploymentLogs> {
-    await deps.records.getDeployment(deploymentId);
-    const [hosts, events] = await Promise.all([deps.records.getHostResults(deploymentId), deps.records.getEvents(deploymentId)]);
+    await deps.deployments.getDeployment(deploymentId);
+    const [hosts, events] = await Promise.all([deps.waves.getHostResults(deploymentId), deps.audit.getEvents(deploymentId)]);
     return {
       deploymentId,
       hosts: hosts.map(({ pk: _pk, sk: _sk, ...host }: HostResult & { pk?: unknown; sk?: unknown }) => host),
@@ -187,17 +183,17 @@ export type DeploymentService = ReturnType<typeof createDeploymentService>;
  * a live lock on the app+env held by another deployment (Locked).
  */
 export async function startChecks(
-  records: Records,
+  records: Pick<Ports, 'deployments' | 'locks'>,
   spec: Pick<DeploymentSpec, 'app' | 'environment'>,
   deploymentId: string,
   now: Date,
 ): Promise<DeploymentRecord | undefined> {
-  const existing = await records.getDeployment(deploymentId).catch((error: unknown) => {
+  const existing = await records.deployments.getDeployment(deploymentId).catch((error: unknown) => {
     if (error instanceof RecordNotFound) return undefined;
     throw error;
   });
   if (existing) return existing;
-  const holder = await records.getLiveLockHolder(spec.app, spec.environment, now);
+  const holder = await records.locks.getLiveLockHolder(spec.app, spec.environment, now);
   if (holder && holder !== deploymentId) {
     throw new Locked(holder, `${spec.app}/${spec.environment} is locked by deployment ${holder}; wait for it to end or abort it`);
   }

@@ -22,7 +22,7 @@ describe('a blue-green deployment on the local fleet', () => {
     expect(BLUE.map((n) => versions[n])).toEqual(Array(4).fill(undefined));
     const record = await flow.orchestrator.record(run.executionName);
     expect(record).toMatchObject({ status: 'SUCCEEDED', hostCount: 4, succeeded: 4 });
-    const shifts = (await flow.orchestrator.records.getEvents(run.executionName)).filter((e) => e.type === 'TrafficShifted');
+    const shifts = (await flow.orchestrator.records.audit.getEvents(run.executionName)).filter((e) => e.type === 'TrafficShifted');
     expect(shifts.map((e) => [e.green, e.blue])).toEqual([
       [10, 90],
       [50, 50],
@@ -77,7 +77,7 @@ describe('a blue-green deployment on the local fleet', () => {
     expect(record.status).toBe('ROLLED_BACK');
     expect(record.reason).toContain('validation failed on 1 of 4 green hosts');
     expect(await flow.greenWeights()).toEqual([0]);
-    const results = await flow.orchestrator.records.getHostResults(run.executionName);
+    const results = await flow.orchestrator.records.waves.getHostResults(run.executionName);
     expect(results.filter((r) => r.phase === 'validate').map((r) => r.status)).toEqual(['Success', 'Success', 'Success', 'Failed']);
   });
 
@@ -98,7 +98,7 @@ describe('a blue-green deployment on the local fleet', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(await flow.greenWeights()).toEqual([50, 100]);
-    const approvals = (await flow.orchestrator.records.getEvents('bg-approve')).filter((e) => e.type === 'Approved');
+    const approvals = (await flow.orchestrator.records.audit.getEvents('bg-approve')).filter((e) => e.type === 'Approved');
     expect(approvals.map((e) => e.actor)).toEqual(['alice', 'bob', 'carol']);
   });
 });

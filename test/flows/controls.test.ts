@@ -22,7 +22,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const run = await running;
 
     expect(run.status).toBe('SUCCEEDED');
-    const events = await flow.orchestrator.records.getEvents('approve-every');
+    const events = await flow.orchestrator.records.audit.getEvents('approve-every');
     expect(events.filter((e) => e.type === 'ApprovalRequested').map((e) => e.wave)).toEqual([0, 1]);
     expect(events.filter((e) => e.type === 'Approved').map((e) => [e.actor, e.wave])).toEqual([
       ['alice', 0],
@@ -50,7 +50,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const versions = await flow.versions();
     for (const host of wave(1, flow.hosts)) expect(versions[host]).toBe('1.0.0');
     for (const host of flow.hosts.slice(3)) expect(versions[host]).toBeUndefined();
-    const rejected = (await flow.orchestrator.records.getEvents('reject-later')).find((e) => e.type === 'Rejected');
+    const rejected = (await flow.orchestrator.records.audit.getEvents('reject-later')).find((e) => e.type === 'Rejected');
     expect(rejected).toMatchObject({ actor: 'carol', wave: 1, comment: 'error rate up' });
     expect(await flow.lockHolder(spec)).toBeUndefined();
   });
@@ -77,7 +77,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const flow = await startFlow(spec, 12, { heldHosts: [1] });
 
     const running = flow.run(spec);
-    await expect.poll(async () => (await flow.orchestrator.records.getWaveCommands('abort-mid', 0)).length).toBeGreaterThan(0);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('abort-mid', 0)).length).toBeGreaterThan(0);
     const answer = await flow.orchestrator.control({ deploymentId: 'abort-mid', action: 'abort', by: 'erin', comment: 'wrong build' });
     await flow.release(1);
     const run = await running;
@@ -98,7 +98,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const flow = await startFlow(spec, 12, { heldHosts: [0] });
 
     const running = flow.run(spec);
-    await expect.poll(async () => (await flow.orchestrator.records.getWaveCommands('pause-resume', 0)).length).toBeGreaterThan(0);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('pause-resume', 0)).length).toBeGreaterThan(0);
     await flow.orchestrator.control({ deploymentId: 'pause-resume', action: 'pause', by: 'frank' });
     await flow.release(0);
     await flow.waitForGate('pause-resume', 'resume');
@@ -112,7 +112,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const run = await running;
 
     expect(run.status).toBe('SUCCEEDED');
-    const types = (await flow.orchestrator.records.getEvents('pause-resume')).map((e) => e.type);
+    const types = (await flow.orchestrator.records.audit.getEvents('pause-resume')).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['PauseRequested', 'Paused', 'Resumed']));
     expect(Object.values(await flow.versions())).toEqual(Array(12).fill('2.0.0'));
   });
@@ -122,7 +122,7 @@ describe('controls of a running deployment on the local fleet', () => {
     const flow = await startFlow(spec, 12, { heldHosts: [2] });
 
     const running = flow.run(spec, 'stop-execution');
-    await expect.poll(async () => (await flow.orchestrator.records.getWaveCommands('stop-execution', 0)).length).toBeGreaterThan(0);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('stop-execution', 0)).length).toBeGreaterThan(0);
     expect(await flow.lockHolder(spec)).toBe('stop-execution');
     flow.orchestrator.stop('stop-execution');
     const run = await running;
@@ -133,7 +133,7 @@ describe('controls of a running deployment on the local fleet', () => {
     expect(record).toMatchObject({ status: 'ABORTED', reason: 'execution stopped (StopExecution)' });
     expect(record.endedAt).toBeDefined();
     expect(await flow.lockHolder(spec)).toBeUndefined();
-    const ended = (await flow.orchestrator.records.getEvents('stop-execution')).find((e) => e.type === 'ExecutionEnded');
+    const ended = (await flow.orchestrator.records.audit.getEvents('stop-execution')).find((e) => e.type === 'ExecutionEnded');
     expect(ended).toMatchObject({ actor: 'stepfunctions', status: 'ABORTED' });
   });
 
@@ -167,7 +167,7 @@ describe('manual rollback of a finished deployment on the local fleet', () => {
     expect(record.spec.strategy).toMatchObject({ type: 'linear', stepPercent: 50 });
     expect(record).toMatchObject({ status: 'SUCCEEDED', waveCount: 2 });
     expect(Object.values(await flow.versions())).toEqual(Array(6).fill('1.0.0'));
-    const onOriginal = (await flow.orchestrator.records.getEvents('release-2')).find((e) => e.type === 'RollbackRequested');
+    const onOriginal = (await flow.orchestrator.records.audit.getEvents('release-2')).find((e) => e.type === 'RollbackRequested');
     expect(onOriginal).toMatchObject({ actor: 'ivan', rollbackDeploymentId: 'undo-release-2' });
   });
 
@@ -175,7 +175,7 @@ describe('manual rollback of a finished deployment on the local fleet', () => {
     const spec = rollingSpec('rollback-running', { deploymentId: 'still-running' });
     const flow = await startFlow(spec, 4, { heldHosts: [0] });
     const running = flow.run(spec);
-    await expect.poll(async () => (await flow.orchestrator.records.getWaveCommands('still-running', 0)).length).toBeGreaterThan(0);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('still-running', 0)).length).toBeGreaterThan(0);
 
     await expect(flow.orchestrator.rollback('still-running', 'judy')).rejects.toMatchObject({
       name: 'RollbackRefused',

@@ -21,7 +21,7 @@ describe("a deployment's failure policy (onFailure) on the local fleet", () => {
     const versions = Object.values(await flow.versions());
     expect(WAVE_1_2.filter((n) => n !== FAILING).map((n) => versions[n])).toEqual(Array(5).fill('2.0.0'));
     expect(versions.slice(6)).toEqual(Array(6).fill(undefined));
-    const types = (await flow.orchestrator.records.getEvents('policy-abort')).map((e) => e.type);
+    const types = (await flow.orchestrator.records.audit.getEvents('policy-abort')).map((e) => e.type);
     expect(types).not.toContain('RollbackStarted');
     expect(await flow.lockHolder(spec)).toBeUndefined();
   });
@@ -47,7 +47,7 @@ describe("a deployment's failure policy (onFailure) on the local fleet", () => {
     const versions = Object.values(await flow.versions());
     expect(WAVE_1_2.map((n) => versions[n])).toEqual(Array(6).fill('1.0.0'));
     expect(versions.slice(6)).toEqual(Array(6).fill(undefined));
-    const types = (await flow.orchestrator.records.getEvents('policy-pause-abort')).map((e) => e.type);
+    const types = (await flow.orchestrator.records.audit.getEvents('policy-pause-abort')).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['PausedOnFailure', 'AbortRequested', 'RollbackFinished']));
   });
 
@@ -67,7 +67,7 @@ describe("a deployment's failure policy (onFailure) on the local fleet", () => {
     expect(await flow.orchestrator.record('policy-pause-resume')).toMatchObject({ status: 'SUCCEEDED', succeeded: 11, failed: 1 });
     const versions = Object.values(await flow.versions());
     expect(versions.filter((v) => v === '2.0.0')).toHaveLength(11);
-    const events = await flow.orchestrator.records.getEvents('policy-pause-resume');
+    const events = await flow.orchestrator.records.audit.getEvents('policy-pause-resume');
     expect(events.filter((e) => e.type === 'PausedOnFailure').map((e) => e.wave)).toEqual([2, 3, 4]);
     expect(events.filter((e) => e.type === 'Resumed').map((e) => e.actor)).toEqual(['rita', 'rita', 'rita']);
   });
@@ -103,7 +103,7 @@ describe('an emergency rollback on the local fleet', () => {
       gates: { alarms: {}, bakeSeconds: 0, approval: 'none' },
     });
     expect(Object.values(await flow.versions())).toEqual(Array(12).fill('1.0.0'));
-    const types = (await flow.orchestrator.records.getEvents('emergency-undo')).map((e) => e.type);
+    const types = (await flow.orchestrator.records.audit.getEvents('emergency-undo')).map((e) => e.type);
     expect(types).not.toContain('AlarmGate');
     expect(types).not.toContain('ApprovalRequested');
     expect(await flow.lockHolder(spec)).toBeUndefined();

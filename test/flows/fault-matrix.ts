@@ -236,7 +236,7 @@ export const FAULTS: readonly Fault[] = [
     hosts: 'all on the new version',
     before: async (flow, spec) => {
       const app = String(spec.app);
-      await flow.orchestrator.records.acquireLock(app, 'test', 'ghost-deployment', new Date(Date.now() - 2 * 3600_000), 60);
+      await flow.orchestrator.records.locks.acquireLock(app, 'test', 'ghost-deployment', new Date(Date.now() - 2 * 3600_000), 60);
     },
     expected: succeeded,
   },
@@ -247,14 +247,14 @@ export const FAULTS: readonly Fault[] = [
     before: async (flow, spec) => {
       const app = String(spec.app);
       const now = new Date();
-      await flow.orchestrator.records.createDeployment(
+      await flow.orchestrator.records.deployments.createDeployment(
         'live-deployment',
         parseSpec({ ...spec, deploymentId: 'live-deployment' }),
         'live',
         now,
       );
-      await flow.orchestrator.records.updateDeployment('live-deployment', { status: 'RUNNING' }, now);
-      await flow.orchestrator.records.acquireLock(app, 'test', 'live-deployment', now, 3600);
+      await flow.orchestrator.records.deployments.updateDeployment('live-deployment', { status: 'RUNNING' }, now);
+      await flow.orchestrator.records.locks.acquireLock(app, 'test', 'live-deployment', now, 3600);
     },
     expected: () => ({ status: 'FAILED', versions: untouched, events: ['LockRefused'], reason: /locked by deployment live-deployment/ }),
     lockAfter: 'live-deployment',
@@ -303,7 +303,7 @@ export async function runFault(fault: Fault, strategy: Strategy, index: number):
 
   expect(await flow.lockHolder(spec), 'lock holder').toBe(fault.lockAfter);
 
-  const events = await flow.orchestrator.records.getEvents(id);
+  const events = await flow.orchestrator.records.audit.getEvents(id);
   const types = events.map((e) => String(e.type));
   for (const type of expected.events) expect(types, `audit trail has ${type}`).toContain(type);
   // Each wave started and finished once, and the deployment was closed once, whatever was retried.

@@ -136,6 +136,6 @@ export async function startFlow(
       }
       return out;
     },
-    lockHolder: (s) => orchestrator.records.getLockHolder(s.app, s.environment),
+    lockHolder: (s) => orchestrator.records.locks.getLockHolder(s.app, s.environment),
   };
 }

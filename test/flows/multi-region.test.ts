@@ -115,7 +115,7 @@ describe('a multi-region deployment on local regions', () => {
 
     // The aggregated record, as `deployctl status` and GET /deployments/{id} read it.
     const service = createDeploymentService({
-      records: local.records,
+      ...local.records,
       executions: { start: () => Promise.reject(new Error('not used')) },
       callbacks: local.callbacks,
       clock: systemClock,
@@ -149,7 +149,7 @@ describe('a multi-region deployment on local regions', () => {
       'Requested eu-west-1 deploy',
       'Completed eu-west-1 deploy ROLLED_BACK',
     ]);
-    const record = await local.records.getDeployment('mr-stop-1');
+    const record = await local.records.deployments.getDeployment('mr-stop-1');
     expect(record.status).toBe('FAILED');
     expect(record.reason).toContain('region eu-west-1 ROLLED_BACK');
     expect(record.reason).toContain('not started: ap-southeast-2');
@@ -184,7 +184,7 @@ describe('a multi-region deployment on local regions', () => {
       'Requested ap-southeast-2 rollback',
       'Requested us-east-1 rollback',
     ]);
-    const record = await local.records.getDeployment('mr-rb-1');
+    const record = await local.records.deployments.getDeployment('mr-rb-1');
     expect(record.status).toBe('ROLLED_BACK');
     expect(record.reason).toContain('region eu-west-1 ROLLED_BACK');
     expect(record.reason).toContain('rolled back us-east-1, ap-southeast-2');
@@ -213,7 +213,7 @@ describe('a multi-region deployment on local regions', () => {
     const run = await local.execute(input, { executionName: 'mr-silent-1' });
 
     expect(run.status).toBe('FAILED');
-    const record = await local.records.getDeployment('mr-silent-1');
+    const record = await local.records.deployments.getDeployment('mr-silent-1');
     expect(record.status).toBe('FAILED');
     expect(record.reason).toBe(`region eu-west-1 did not answer within 60 s (no "${REGIONAL_COMPLETED}" event); not started: us-east-1`);
     expect(record.regions?.['eu-west-1']).toMatchObject({ status: 'TIMED_OUT', token: null });

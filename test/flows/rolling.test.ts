@@ -20,12 +20,12 @@ describe('a rolling deployment on the local fleet', () => {
     expect(Object.values(await flow.commandCounts())).toEqual(Array(12).fill(1));
     expect(await flow.lockHolder(spec)).toBeUndefined();
 
-    const hostResults = await flow.orchestrator.records.getHostResults(run.executionName);
+    const hostResults = await flow.orchestrator.records.waves.getHostResults(run.executionName);
     expect(hostResults).toHaveLength(12);
     expect(new Set(hostResults.map((h) => h.status))).toEqual(new Set(['Success']));
     expect(hostResults.map((h) => h.wave).sort()).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
 
-    const waveStarts = (await flow.orchestrator.records.getEvents(run.executionName)).filter((e) => e.type === 'WaveStarted');
+    const waveStarts = (await flow.orchestrator.records.audit.getEvents(run.executionName)).filter((e) => e.type === 'WaveStarted');
     expect(waveStarts.map((e) => e.hosts)).toEqual([3, 3, 3, 3]);
     expect(flow.orchestrator.events.received.map((e) => e.detail.status)).toEqual([
       'STARTED',
@@ -94,7 +94,7 @@ describe('a rolling deployment on the local fleet', () => {
     const first = flow.run({ ...spec, deploymentId: 'first' });
     // The second starts once the first holds the lock and has begun its waves.
     await expect
-      .poll(async () => (await flow.orchestrator.records.getWaveCommands('first', 0)).length, { timeout: 20_000 })
+      .poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('first', 0)).length, { timeout: 20_000 })
       .toBeGreaterThan(0);
     expect(await flow.lockHolder(spec)).toBe('first');
     const second = await flow.run({ ...spec, deploymentId: 'second', version: '3.0.0' });
@@ -119,7 +119,7 @@ describe('a rolling deployment on the local fleet', () => {
     const record = await flow.orchestrator.record(run.executionName);
     // Wave 1 succeeded without any callback; wave 2's failure was still seen, through ListCommandInvocations.
     expect(record).toMatchObject({ status: 'ROLLED_BACK', succeeded: 3, failed: 1 });
-    const failed = (await flow.orchestrator.records.getHostResults(run.executionName)).filter(
+    const failed = (await flow.orchestrator.records.waves.getHostResults(run.executionName)).filter(
       (h) => h.phase === 'deploy' && h.status !== 'Success',
     );
     expect(failed.map((h) => [h.instanceId, h.status])).toEqual([[flow.hosts[3], 'Failed']]);

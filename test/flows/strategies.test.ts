@@ -26,7 +26,7 @@ describe.each(STRATEGIES)('a $name deployment on the local fleet', ({ name, stra
     expect(run.status).toBe('SUCCEEDED');
     const record = await flow.orchestrator.record(run.executionName);
     expect(record).toMatchObject({ status: 'SUCCEEDED', waveCount: waves.length, hostCount: 12, succeeded: 12, failed: 0 });
-    const started = (await flow.orchestrator.records.getEvents(run.executionName)).filter((e) => e.type === 'WaveStarted');
+    const started = (await flow.orchestrator.records.audit.getEvents(run.executionName)).filter((e) => e.type === 'WaveStarted');
     expect(started.map((e) => e.hosts)).toEqual(waves);
     expect(Object.values(await flow.versions())).toEqual(Array(12).fill('2.0.0'));
     expect(await flow.lockHolder(spec)).toBeUndefined();

@@ -63,7 +63,7 @@ describe('a deployment requested outside its maintenance window', () => {
     expect(entered(run, 'Run Pre-Checks')).toHaveLength(2);
     expect(clock.now().getTime()).toBeGreaterThanOrEqual(Date.parse(opensAt));
 
-    const events = await flow.orchestrator.records.getEvents('window-wait');
+    const events = await flow.orchestrator.records.audit.getEvents('window-wait');
     const types = events.map((e) => e.type);
     expect(types.indexOf('WaitingForWindow')).toBeGreaterThan(-1);
     expect(types.indexOf('WaitingForWindow')).toBeLessThan(types.indexOf('PreChecks'));
@@ -89,7 +89,7 @@ describe('a deployment requested outside its maintenance window', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(entered(run, 'Wait For Maintenance Window')).toEqual([expect.objectContaining({ windowOpensAt: opensAt })]);
     expect(await flow.greenWeights()).toEqual([50, 100]);
-    const types = (await flow.orchestrator.records.getEvents('window-bg')).map((e) => e.type);
+    const types = (await flow.orchestrator.records.audit.getEvents('window-bg')).map((e) => e.type);
     expect(types).toContain('WaitingForWindow');
   });
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTable, localDocumentClient } from '../../cli/local/dynamodb.ts';
 import { synthesizeTable } from '../../cli/local/synth.ts';
-import { Records } from '../../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
 import { createApi, MAX_BODY_BYTES } from '../../lambdas/handlers/api.ts';
 import type { Executions, TaskCallbacks } from '../../lambdas/ports.ts';
@@ -38,8 +38,8 @@ const callbacks: TaskCallbacks = {
     calls.push(`fail ${token}`);
   },
 };
-const records = new Records(db, tableName);
-const api = createApi(createDeploymentService({ records, executions, callbacks, clock: { now: () => new Date() } }), {
+const records = dynamoRecords(db, tableName);
+const api = createApi(createDeploymentService({ ...records, executions, callbacks, clock: { now: () => new Date() } }), {
   beforeStart: async (spec) => {
     calls.push(`beforeStart ${spec.app}`);
   },
@@ -59,8 +59,8 @@ beforeAll(async () => {
   await createTable(endpoint, tableName, synthesizeTable());
   const now = new Date();
   const spec = parseSpec({ ...(SAMPLES.at(-1) as DeploymentSpecInput), deploymentId: SEEDED });
-  await records.createDeployment(SEEDED, spec, SEEDED, now);
-  await records.updateDeployment(
+  await records.deployments.createDeployment(SEEDED, spec, SEEDED, now);
+  await records.deployments.updateDeployment(
     SEEDED,
     { status: 'RUNNING', gate: { kind: 'approval', wave: 0, token: 'seed-token', since: now.toISOString() } },
     now,

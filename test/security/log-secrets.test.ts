@@ -96,7 +96,7 @@ beforeAll(async () => {
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), 4, { heldHosts: [0] });
   const { orchestrator } = await startLocalSession({ fleetDir, endpoint, tableName });
   const service = createDeploymentService({
-    records: orchestrator.records,
+    ...orchestrator.records,
     executions: { start: async () => Promise.reject(new Error('not started here')) },
     callbacks: orchestrator.callbacks,
     clock: orchestrator.clock,
@@ -120,7 +120,7 @@ beforeAll(async () => {
     outputs.push({ what: `status --json ${when}`, text: lines.join('\n') });
   };
   const observe = async (when: string) => {
-    const gate = (await orchestrator.records.getDeployment(ID)).gate;
+    const gate = (await orchestrator.records.deployments.getDeployment(ID)).gate;
     if (gate) gateTokens.push(gate.token);
     await statusJson(when);
     for (const resource of ['/deployments/{id}', '/deployments/{id}/logs', '/deployments']) {
@@ -139,7 +139,8 @@ beforeAll(async () => {
       },
       { timeout: 30_000, interval: 25 },
     );
-  const gateIs = (kind: string) => async () => (await orchestrator.records.getDeployment(ID).catch(() => undefined))?.gate?.kind === kind;
+  const gateIs = (kind: string) => async () =>
+    (await orchestrator.records.deployments.getDeployment(ID).catch(() => undefined))?.gate?.kind === kind;
   const control = async (action: string, body: unknown = {}) => {
     const answer = await api(apiEvent('POST', `/deployments/{id}/${action}`, ID, body), lambdaContext);
     outputs.push({ what: `POST ${action}`, text: answer.body });
@@ -150,7 +151,7 @@ beforeAll(async () => {
   await waitFor(gateIs('approval'), 'the approval gate');
   await observe('at the approval gate');
   await control('approve', { comment: 'looks fine' });
-  await waitFor(async () => (await orchestrator.records.getWaveCommands(ID, 0)).length > 0, 'wave 1 sent');
+  await waitFor(async () => (await orchestrator.records.waves.getWaveCommands(ID, 0)).length > 0, 'wave 1 sent');
   await observe('while wave 1 runs');
   await control('pause');
   await releaseHost(fleetDir, hosts[0] as string);

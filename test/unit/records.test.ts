@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
-import { Records } from '../../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { type HostResult, keys } from '../../lambdas/core/records.ts';
 import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from './fixtures.ts';
 import { putRequests, type TableMock } from './support.ts';
@@ -38,7 +38,7 @@ function batchWrites(db: TableMock) {
 
 describe('Records', () => {
   const db = mockClient(DynamoDBDocumentClient);
-  const records = new Records(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
+  const records = dynamoRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
   const spec = specOf();
 
   beforeEach(() => {
@@ -53,7 +53,7 @@ describe('Records', () => {
     it('puts the META record only if none exists, with the listing index keys', async () => {
       db.on(PutCommand).resolves({});
 
-      await expect(records.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).resolves.toBe('created');
+      await expect(records.deployments.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).resolves.toBe('created');
 
       expect(db).toReceiveCommandExactlyOnceWith(PutCommand, {
         TableName: TABLE,
@@ -76,13 +76,15 @@ describe('Records', () => {
     it('reports an existing record instead of overwriting it', async () => {
       db.on(PutCommand).rejects(conditionFailed());
 
-      await expect(records.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).resolves.toBe('exists');
+      await expect(records.deployments.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).resolves.toBe('exists');
     });
 
     it('passes on any other DynamoDB error', async () => {
       db.on(PutCommand).rejects(new Error('ProvisionedThroughputExceeded'));
 
-      await expect(records.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).rejects.toThrow('ProvisionedThroughputExceeded');
+      await expect(records.deployments.createDeployment(DEPLOYMENT_ID, spec, 'exec-1', NOW)).rejects.toThrow(
+        'ProvisionedThroughputExceeded',
+      );
     });
   });
 
@@ -90,7 +92,7 @@ describe('Records', () => {
     it('reads the META record consistently', async () => {
       db.on(GetCommand).resolves({ Item: metaItem(spec) });
 
-      const record = await records.getDeployment(DEPLOYMENT_ID);
+      const record = await records.deployments.getDeployment(DEPLOYMENT_ID);
 
       expect(record.spec).toEqual(spec);
       expect(db).toReceiveCommandWith(GetCommand, { TableName: TABLE, Key: { pk: 'DEPLOY#dep-1', sk: 'META' }, ConsistentRead: true });
@@ -99,7 +101,7 @@ describe('Records', () => {
     it('throws RecordNotFound for an unknown deployment', async () => {
       db.on(GetCommand).resolves({});
 
-      await expect(records.getDeployment('nope')).rejects.toThrow(RecordNotFound);
+      await expect(records.deployments.getDeployment('nope')).rejects.toThrow(RecordNotFound);
     });
   });
 
@@ -107,7 +109,7 @@ describe('Records', () => {
     it('sets the given fields and updatedAt on an existing record, skipping undefined ones', async () => {
       db.on(UpdateCommand).resolves({});
 
-      await records.updateDeployment(DEPLOYMENT_ID, { succeeded: 3, failed: 0, reason: undefined }, NOW);
+      await records.deployments.updateDeployment(DEPLOYMENT_ID, { succeeded: 3, failed: 0, reason: undefined }, NOW);
 
       expect(db).toReceiveCommandExactlyOnceWith(UpdateCommand, {
         TableName: TABLE,
@@ -124,7 +126,7 @@ describe('Records', () => {
     it('sets the terminal status once, unless a different one was set before', async () => {
       db.on(UpdateCommand).resolves({ Attributes: metaItem(spec, 'SUCCEEDED') });
 
-      const record = await records.finishDeployment(DEPLOYMENT_ID, 'SUCCEEDED', undefined, NOW);
+      const record = await records.deployments.finishDeployment(DEPLOYMENT_ID, 'SUCCEEDED', undefined, NOW);
 
       expect(record.status).toBe('SUCCEEDED');
       expect(db).toReceiveCommandExactlyOnceWith(UpdateCommand, {
@@ -139,7 +141,7 @@ describe('Records', () => {
       db.on(UpdateCommand).rejects(conditionFailed());
       db.on(GetCommand).resolves({ Item: metaItem(spec, 'ROLLED_BACK') });
 
-      const record = await records.finishDeployment(DEPLOYMENT_ID, 'FAILED', 'late failure', NOW);
+      const record = await records.deployments.finishDeployment(DEPLOYMENT_ID, 'FAILED', 'late failure', NOW);
 
       expect(record.status).toBe('ROLLED_BACK');
       expect(db).toReceiveCommandWith(GetCommand, { Key: keys.meta(DEPLOYMENT_ID), ConsistentRead: true });
@@ -150,7 +152,7 @@ describe('Records', () => {
     it('takes the lock with a conditional put that allows a free, expired or own lock', async () => {
       db.on(PutCommand).resolves({});
 
-      await records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600);
+      await records.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600);
 
       expect(db).toReceiveCommandExactlyOnceWith(PutCommand, {
         TableName: TABLE,
@@ -172,7 +174,7 @@ describe('Records', () => {
       db.on(GetCommand, { Key: keys.lock('web', 'prod') }).resolves({ Item: { ...keys.lock('web', 'prod'), holder: 'dep-0' } });
       db.on(GetCommand, { Key: keys.meta('dep-0') }).resolves({ Item: { ...keys.meta('dep-0'), status: 'RUNNING' } });
 
-      const error = await records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600).catch((e: unknown) => e);
+      const error = await records.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(LockHeld);
       expect(error).toMatchObject({ name: 'LockHeld', holder: 'dep-0', message: 'web/prod is locked by deployment dep-0' });
@@ -187,7 +189,7 @@ describe('Records', () => {
         Item: { ...keys.meta('dep-0'), status: 'SUCCEEDED', endedAt: '2025-12-31T23:59:59.000Z' },
       });
 
-      await records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600);
+      await records.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600);
 
       expect(db).toReceiveNthCommandWith(PutCommand, 2, {
         Item: expect.objectContaining({ holder: DEPLOYMENT_ID }),
@@ -200,7 +202,7 @@ describe('Records', () => {
       db.on(PutCommand).rejects(conditionFailed());
       db.on(GetCommand).resolves({});
 
-      await expect(records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600)).rejects.toMatchObject({
+      await expect(records.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600)).rejects.toMatchObject({
         name: 'LockHeld',
         holder: 'another deployment',
       });
@@ -209,7 +211,7 @@ describe('Records', () => {
     it('passes on other errors without reading the lock', async () => {
       db.on(PutCommand).rejects(new Error('InternalServerError'));
 
-      await expect(records.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600)).rejects.toThrow('InternalServerError');
+      await expect(records.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, NOW, 3600)).rejects.toThrow('InternalServerError');
       expect(db).toReceiveCommandTimes(GetCommand, 0);
     });
   });
@@ -218,7 +220,7 @@ describe('Records', () => {
     it('deletes the lock only if this deployment holds it', async () => {
       db.on(DeleteCommand).resolves({});
 
-      await expect(records.releaseLock('web', 'prod', DEPLOYMENT_ID)).resolves.toBe(true);
+      await expect(records.locks.releaseLock('web', 'prod', DEPLOYMENT_ID)).resolves.toBe(true);
       expect(db).toReceiveCommandExactlyOnceWith(DeleteCommand, {
         TableName: TABLE,
         Key: { pk: 'LOCK#web#prod', sk: 'LOCK' },
@@ -230,7 +232,7 @@ describe('Records', () => {
     it('reports that it released nothing when another deployment holds the lock', async () => {
       db.on(DeleteCommand).rejects(conditionFailed());
 
-      await expect(records.releaseLock('web', 'prod', DEPLOYMENT_ID)).resolves.toBe(false);
+      await expect(records.locks.releaseLock('web', 'prod', DEPLOYMENT_ID)).resolves.toBe(false);
     });
   });
 
@@ -239,7 +241,7 @@ describe('Records', () => {
       db.on(BatchWriteCommand).resolves({});
       const wave = hosts(2500);
 
-      await records.putWave(DEPLOYMENT_ID, 3, wave);
+      await records.waves.putWave(DEPLOYMENT_ID, 3, wave);
 
       expect(db).toReceiveCommandTimes(BatchWriteCommand, 1);
       expect(db).toReceiveCommandWith(BatchWriteCommand, {
@@ -255,7 +257,7 @@ describe('Records', () => {
     it('splits a wave of more than 24 chunks over several BatchWriteItem calls', async () => {
       db.on(BatchWriteCommand).resolves({});
 
-      await records.putWave(DEPLOYMENT_ID, 0, hosts(30_000));
+      await records.waves.putWave(DEPLOYMENT_ID, 0, hosts(30_000));
 
       expect(batchWrites(db).map((items) => items.length)).toEqual([25, 6]);
       expect(batchWrites(db).flat().at(-1)).toMatchObject({ sk: 'WAVE#0000#HOSTS#0029' });
@@ -271,7 +273,7 @@ describe('Records', () => {
         })
         .resolvesOnce({ Items: [{ instanceIds: [host(3)] }] });
 
-      expect(await records.getWaveHosts(DEPLOYMENT_ID, 3)).toEqual([host(1), host(2), host(3)]);
+      expect(await records.waves.getWaveHosts(DEPLOYMENT_ID, 3)).toEqual([host(1), host(2), host(3)]);
       expect(db).toReceiveNthCommandWith(QueryCommand, 1, {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
         ExpressionAttributeValues: { ':pk': 'DEPLOY#dep-1', ':sk': 'WAVE#0003#HOSTS#' },
@@ -288,7 +290,7 @@ describe('Records', () => {
     it('appends batch n of the wave only if the list holds exactly the n batches before it, keeping the first send time', async () => {
       db.on(UpdateCommand).resolves({});
 
-      expect(await records.addWaveCommand(DEPLOYMENT_ID, 2, 3, 'cmd-7', NOW)).toBe(true);
+      expect(await records.waves.addWaveCommand(DEPLOYMENT_ID, 2, 3, 'cmd-7', NOW)).toBe(true);
 
       expect(db).toReceiveCommandExactlyOnceWith(UpdateCommand, {
         TableName: TABLE,
@@ -310,7 +312,7 @@ describe('Records', () => {
     it('answers false when the batch was stored already (a retry racing an earlier attempt)', async () => {
       db.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
 
-      expect(await records.addWaveCommand(DEPLOYMENT_ID, 0, 0, 'cmd-7', NOW)).toBe(false);
+      expect(await records.waves.addWaveCommand(DEPLOYMENT_ID, 0, 0, 'cmd-7', NOW)).toBe(false);
       expect(db).toReceiveCommandWith(UpdateCommand, {
         ConditionExpression: 'attribute_not_exists(commandIds) OR size(commandIds) = :zero',
       });
@@ -321,7 +323,9 @@ describe('Records', () => {
     it('writes a guard item and the event in one transaction, the guard only if absent', async () => {
       db.on(TransactWriteCommand).resolves({});
 
-      expect(await records.appendEventOnce(DEPLOYMENT_ID, 'WaveFinished#2', 'WaveFinished', 'deployctl', { wave: 2 }, NOW)).toBe(true);
+      expect(await records.audit.appendEventOnce(DEPLOYMENT_ID, 'WaveFinished#2', 'WaveFinished', 'deployctl', { wave: 2 }, NOW)).toBe(
+        true,
+      );
 
       expect(db).toReceiveCommandExactlyOnceWith(TransactWriteCommand, {
         TransactItems: [
@@ -351,7 +355,7 @@ describe('Records', () => {
         }),
       );
 
-      expect(await records.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).toBe(false);
+      expect(await records.audit.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).toBe(false);
     });
 
     it('lets any other transaction failure through', async () => {
@@ -359,7 +363,7 @@ describe('Records', () => {
         new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'ThrottlingError' }] }),
       );
 
-      await expect(records.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).rejects.toThrow(
+      await expect(records.audit.appendEventOnce(DEPLOYMENT_ID, 'Closed', 'DeploymentFinished', 'deployctl', {}, NOW)).rejects.toThrow(
         TransactionCanceledException,
       );
     });
@@ -370,7 +374,7 @@ describe('Records', () => {
       db.on(UpdateCommand).resolves({ Attributes: { allSent: true, commandIds: ['cmd-1', 'cmd-2'] } });
       db.on(BatchWriteCommand).resolves({});
 
-      const result = await records.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1', 'cmd-2'], 'token-1', NOW);
+      const result = await records.waves.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1', 'cmd-2'], 'token-1', NOW);
 
       const ttl = NOW_EPOCH_SECONDS + 3 * 24 * 3600;
       expect(db).toReceiveCommandWith(BatchWriteCommand, {
@@ -393,7 +397,7 @@ describe('Records', () => {
       db.on(UpdateCommand).resolves({ Attributes: { allSent: true, commandIds: ['cmd-1'], completedCommands: new Set(['cmd-1']) } });
       db.on(BatchWriteCommand).resolves({});
 
-      await expect(records.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1'], 'token-2', NOW)).resolves.toEqual({ waveDone: true });
+      await expect(records.waves.putCommandTokens(DEPLOYMENT_ID, 2, ['cmd-1'], 'token-2', NOW)).resolves.toEqual({ waveDone: true });
     });
   });
 
@@ -410,7 +414,7 @@ describe('Records', () => {
         Attributes: { allSent: true, commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(['cmd-1', 'cmd-2']) },
       });
 
-      const completion = await records.completeCommand('cmd-2');
+      const completion = await records.waves.completeCommand('cmd-2');
 
       expect(completion).toEqual({ token: 'token-1', deploymentId: DEPLOYMENT_ID, wave: 1, waveDone: true });
       expect(db).toReceiveCommandWith(UpdateCommand, {
@@ -424,11 +428,11 @@ describe('Records', () => {
     it('reports the wave not done while another command is outstanding', async () => {
       db.on(UpdateCommand).resolves({ Attributes: { commandIds: ['cmd-1', 'cmd-2'], completedCommands: new Set(['cmd-2']) } });
 
-      expect((await records.completeCommand('cmd-2')).waveDone).toBe(false);
+      expect((await records.waves.completeCommand('cmd-2')).waveDone).toBe(false);
     });
 
     it('throws TokenNotFound when the sender has not stored the token yet', async () => {
-      await expect(records.completeCommand('cmd-unknown')).rejects.toThrow(TokenNotFound);
+      await expect(records.waves.completeCommand('cmd-unknown')).rejects.toThrow(TokenNotFound);
       expect(db).toReceiveCommandTimes(UpdateCommand, 0);
     });
   });
@@ -438,7 +442,7 @@ describe('Records', () => {
       db.on(BatchWriteCommand).resolves({});
       const results = Array.from({ length: 60 }, (_, i) => hostResult(i));
 
-      await records.putHostResults(DEPLOYMENT_ID, results, NOW);
+      await records.waves.putHostResults(DEPLOYMENT_ID, results, NOW);
 
       expect(db).toReceiveCommandTimes(BatchWriteCommand, 3);
       const writes = batchWrites(db);
@@ -460,7 +464,7 @@ describe('Records', () => {
         .resolvesOnce({ UnprocessedItems: { [TABLE]: leftOver } })
         .resolves({});
 
-      await records.putHostResults(DEPLOYMENT_ID, results, NOW);
+      await records.waves.putHostResults(DEPLOYMENT_ID, results, NOW);
 
       expect(db).toReceiveCommandTimes(BatchWriteCommand, 2);
       expect(db).toReceiveNthCommandWith(BatchWriteCommand, 2, { RequestItems: { [TABLE]: leftOver } });
@@ -471,14 +475,14 @@ describe('Records', () => {
       const stuck = [{ PutRequest: { Item: { ...keys.host(DEPLOYMENT_ID, host(0)) } } }];
       db.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: stuck } });
 
-      await expect(records.putHostResults(DEPLOYMENT_ID, [hostResult(0)], NOW)).rejects.toThrow(
+      await expect(records.waves.putHostResults(DEPLOYMENT_ID, [hostResult(0)], NOW)).rejects.toThrow(
         'BatchWriteItem left 1 items unprocessed after 9 attempts',
       );
       expect(db).toReceiveCommandTimes(BatchWriteCommand, 9);
     });
 
     it('makes no call for no results', async () => {
-      await records.putHostResults(DEPLOYMENT_ID, [], NOW);
+      await records.waves.putHostResults(DEPLOYMENT_ID, [], NOW);
 
       expect(db).toReceiveCommandTimes(BatchWriteCommand, 0);
     });
@@ -495,7 +499,7 @@ describe('Records', () => {
           ],
         });
 
-      expect(await records.lastGoodVersion('web', 'prod')).toBe('1.2.8');
+      expect(await records.releases.lastGoodVersion('web', 'prod')).toBe('1.2.8');
       expect(db).toReceiveNthCommandWith(QueryCommand, 1, {
         ExpressionAttributeValues: { ':pk': 'APP#web#prod', ':sk': 'RELEASE#' },
         ScanIndexForward: false,
@@ -505,7 +509,7 @@ describe('Records', () => {
     it('has no version when no release succeeded', async () => {
       db.on(QueryCommand).resolves({ Items: [{ status: 'FAILED', version: '1.0.0' }] });
 
-      expect(await records.lastGoodVersion('web', 'prod')).toBeUndefined();
+      expect(await records.releases.lastGoodVersion('web', 'prod')).toBeUndefined();
     });
   });
 
@@ -514,7 +518,7 @@ describe('Records', () => {
       db.on(PutCommand).resolves({});
       const record = metaItem(specOf({ previousVersion: '1.2.2' }), 'SUCCEEDED');
 
-      await records.putRelease(record, 'SUCCEEDED', NOW);
+      await records.releases.putRelease(record, 'SUCCEEDED', NOW);
 
       expect(db).toReceiveCommandExactlyOnceWith(PutCommand, {
         Item: {
@@ -535,8 +539,8 @@ describe('Records', () => {
       db.on(PutCommand).resolves({});
       const record = metaItem(specOf(), 'SUCCEEDED', { endedAt: '2025-12-31T23:30:00.000Z' });
 
-      await records.putRelease(record, 'SUCCEEDED', NOW);
-      await records.putRelease(record, 'SUCCEEDED', new Date('2026-01-01T00:05:00.000Z'));
+      await records.releases.putRelease(record, 'SUCCEEDED', NOW);
+      await records.releases.putRelease(record, 'SUCCEEDED', new Date('2026-01-01T00:05:00.000Z'));
 
       const items = db.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
       expect(items.map((item) => item?.sk)).toEqual(['RELEASE#2025-12-31T23:30:00.000Z', 'RELEASE#2025-12-31T23:30:00.000Z']);
@@ -550,7 +554,7 @@ describe('Records', () => {
         'SUCCEEDED',
       );
 
-      await records.putRelease(record, 'SUCCEEDED', NOW);
+      await records.releases.putRelease(record, 'SUCCEEDED', NOW);
 
       expect(db).toReceiveCommandExactlyOnceWith(PutCommand, {
         Item: expect.objectContaining({ deploymentId: DEPLOYMENT_ID, commitTime: '2025-12-31T20:00:00+01:00', rollbackOf: 'dep-0' }),
@@ -560,7 +564,7 @@ describe('Records', () => {
     it('leaves commitTime and rollbackOf out of a release whose spec has neither', async () => {
       db.on(PutCommand).resolves({});
 
-      await records.putRelease(metaItem(specOf(), 'FAILED'), 'FAILED', NOW);
+      await records.releases.putRelease(metaItem(specOf(), 'FAILED'), 'FAILED', NOW);
 
       const item = db.commandCalls(PutCommand)[0]?.args[0].input.Item ?? {};
       expect(item.status).toBe('FAILED');

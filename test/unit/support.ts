@@ -21,7 +21,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { CloudWatchAlarms } from '../../lambdas/adapters/aws/cloudwatch.ts';
 import { ElbTraffic } from '../../lambdas/adapters/aws/elbv2.ts';
 import { EventBridgeEvents } from '../../lambdas/adapters/aws/eventbridge.ts';
-import { Records } from '../../lambdas/adapters/aws/records.ts';
+import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { SfnCallbacks } from '../../lambdas/adapters/aws/sfn.ts';
 import { SsmFleet, SsmInventory } from '../../lambdas/adapters/aws/ssm.ts';
 import { type DeploymentStatus, keys } from '../../lambdas/core/records.ts';
@@ -35,7 +35,7 @@ import { BUS, DEPLOYMENT_ID, fixedClock, metaItem, TABLE } from './fixtures.ts';
 export function awsTestDeps(): Deps {
   const ssm = new SSMClient({});
   return {
-    records: new Records(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE),
+    ...dynamoRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE),
     fleet: new SsmFleet(ssm),
     inventory: new SsmInventory(ssm),
     alarms: new CloudWatchAlarms(new CloudWatchClient({})),

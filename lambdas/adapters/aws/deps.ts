@@ -12,7 +12,7 @@ import { systemClock } from '../../ports.ts';
 import { CloudWatchAlarms } from './cloudwatch.ts';
 import { ElbTraffic } from './elbv2.ts';
 import { EventBridgeEvents } from './eventbridge.ts';
-import { Records } from './records.ts';
+import { dynamoRecords } from './records/index.ts';
 import { SfnCallbacks } from './sfn.ts';
 import { SsmFleet, SsmInventory } from './ssm.ts';
 
@@ -33,7 +33,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): Deps {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   return {
-    records: new Records(db, config.TABLE_NAME),
+    ...dynamoRecords(db, config.TABLE_NAME),
     fleet: new SsmFleet(ssm),
     inventory: new SsmInventory(ssm),
     alarms: new CloudWatchAlarms(tracer.captureAWSv3Client(new CloudWatchClient(clientConfig))),
