@@ -9,6 +9,7 @@ import { Start } from './fragments/start.ts';
 import type { StrategyFunctions } from './functions.ts';
 import { catchAll, invoke, markOutcome } from './tasks.ts';
 
+/** The functions the blue-green machine invokes. */
 export interface BlueGreenDeploymentProps {
   readonly functions: StrategyFunctions;
 }

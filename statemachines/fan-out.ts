@@ -7,8 +7,10 @@ import type { FanOutFunctions } from './functions.ts';
 import { withRetryPolicy } from './retry-policy.ts';
 import { catchAll, invoke, markOutcome } from './tasks.ts';
 
+/** Re-exported for lib/ and the local runner, which name the fan-out functions by these. */
 export type { FanOutFunctions, FanOutHandlerName } from './functions.ts';
 
+/** The functions the fan-out machine invokes. */
 export interface FanOutDeploymentProps {
   readonly functions: FanOutFunctions;
 }

@@ -19,6 +19,7 @@ export interface WaveNames {
   readonly bake: string;
 }
 
+/** The functions a wave machine invokes and the names of its wave states. */
 export interface WaveDeploymentProps {
   readonly functions: StrategyFunctions;
   readonly names: WaveNames;

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
 import { catchAll, invoke } from '../tasks.ts';
 
+/** The state names of a bake and alarm check, and where its failures go. */
 export interface BakeAndCheckProps {
   /**
    * The bake: a Wait for `$.bakeSeconds` ("Wait For Bake Time").

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
 import { type CommandPhase, catchAll, evaluate, sendAndWait } from '../tasks.ts';
 
+/** The state names of a command wait, its phase, and where its failures go. */
 export interface CommandWaitProps {
   /** The sending task: "Deploy Wave", "Send Rollback Command". */
   readonly send: string;

@@ -3,6 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { awaitGate, catchAll, markOutcome } from '../tasks.ts';
 
+/** Where each branch of the failure policy goes. */
 export interface FailurePolicyProps {
   readonly functions: { readonly awaitGate: lambda.IFunction };
   /** The rollback: the default policy, and where an abort while held goes. */

@@ -36,6 +36,7 @@ export const DEPLOYMENT_FINALIZE_NAMES: FinalizeNames = {
   failed: 'Deployment Failed',
 };
 
+/** The finalize function and the state names. */
 export interface FinalizeProps {
   /** The finalize function: records the terminal status (from `$.outcome`), releases the lock. */
   readonly fn: lambda.IFunction;

@@ -3,6 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { awaitGate, catchAll, invoke, otherwiseOf } from '../tasks.ts';
 
+/** The controls check's name and where its failures go. */
 export interface SafePointProps {
   /** The controls check: "Check Controls Before Wave", "Check Controls". */
   readonly controls: string;
@@ -33,6 +34,7 @@ export class SafePoint extends sfn.StateMachineFragment {
   }
 }
 
+/** The approval gate's state names and where its failures go. */
 export interface ApprovalGateProps {
   /** The choice on `$.gate`: "Wave Needs Approval?". */
   readonly needsApproval: string;

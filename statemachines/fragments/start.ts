@@ -38,6 +38,7 @@ export function validateAndRecord(scope: Construct, name: string, fn: lambda.IFu
   return task;
 }
 
+/** The start functions and where a failure after validation goes. */
 export interface StartProps {
   readonly functions: Pick<StrategyFunctions, 'validateSpec' | 'planWaves' | 'runPreChecks'>;
   /** Where a failure of the plan or the pre-checks goes (after "Mark Deployment Failed"): the finalize fragment. */
