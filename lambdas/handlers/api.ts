@@ -1,82 +1,36 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { isHttpMethod, Router } from '@aws-lambda-powertools/event-handler/http';
+import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { logger, task } from '#commons/powertools.ts';
+import {
+  API_ROUTES,
+  type ApiRoute,
+  ControlBody,
+  ControlRequest,
+  DeploymentId,
+  MAX_BODY_BYTES,
+  methodsOf,
+  RollbackBody,
+  resolveRoute,
+} from '#core/api-contract.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
-import { logger, task } from '../commons/powertools.ts';
-import type { DeploymentRecord } from '../core/records.ts';
-import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
+import type { DeploymentRecord } from '#core/records.ts';
+import { DeploymentSpec, type FieldError, toFieldErrors } from '#core/spec.ts';
 import { type DeploymentService, MAX_PAGE_SIZE, type StartResult } from '../service/deployments.ts';
-import { ControlRequest } from './control-deployment.ts';
 
 /**
  * The HTTP API over the deployment service: one handler for every route,
  * behind API Gateway (REST, IAM auth, Lambda proxy integration) and behind
- * `deployctl serve --local`, which builds the same events. API Gateway checks
- * the request models first; this handler checks everything again, so that the
- * local server and any client that slips past a model get the same answers.
+ * `deployctl serve --local`, which builds the same events. The routes and
+ * bodies are the contract in lambdas/core/api-contract.ts; Powertools' REST
+ * router dispatches them and maps errors. API Gateway checks the request
+ * models first; this handler checks everything again, so that the local
+ * server and any client that slips past a model get the same answers.
  */
 
-export type ControlAction = ControlRequest['action'];
-export const CONTROL_ACTIONS: readonly ControlAction[] = ControlRequest.shape.action.options;
-
-export type Operation = 'start' | 'list' | 'get' | 'logs' | 'control' | 'rollback';
-
-export interface ApiRoute {
-  readonly method: 'GET' | 'POST';
-  /** The API Gateway resource path, `{id}` for the deployment id. */
-  readonly resource: string;
-  readonly operation: Operation;
-  /** The control a `control` route applies. */
-  readonly action?: ControlAction;
-}
-
-/** Every route the handler serves; the DeploymentsApi construct creates exactly these methods. */
-export const API_ROUTES: readonly ApiRoute[] = [
-  { method: 'POST', resource: '/deployments', operation: 'start' },
-  { method: 'GET', resource: '/deployments', operation: 'list' },
-  { method: 'GET', resource: '/deployments/{id}', operation: 'get' },
-  { method: 'GET', resource: '/deployments/{id}/logs', operation: 'logs' },
-  ...CONTROL_ACTIONS.map((action) => ({
-    method: 'POST' as const,
-    resource: `/deployments/{id}/${action}`,
-    operation: 'control' as const,
-    action,
-  })),
-  { method: 'POST', resource: '/deployments/{id}/rollback', operation: 'rollback' },
-];
-
-/** A deployment id in a path or an Idempotency-Key header: the spec's own rule (it is also the execution name). */
-export const DeploymentId = DeploymentSpec.shape.deploymentId.unwrap();
-
-/** The body of approve, reject, abort, pause and resume (optional: an empty body is `{}`). */
-export const ControlBody = z.object({ comment: ControlRequest.shape.comment }).strict();
-/** POST /deployments/{id}/rollback: `emergency` takes every host at once, with no approval, bake, alarm gate or window. */
-export const RollbackBody = z.object({ emergency: z.boolean().default(false) }).strict();
-
-export interface ResolvedRoute {
-  /** The matched resource path, as API Gateway reports it in `event.resource`. */
-  readonly resource: string;
-  readonly pathParameters: Record<string, string> | null;
-}
-
-/** The resource a request path falls on, with its path parameters, as API Gateway resolves it (undefined: no such resource). */
-export function resolveRoute(path: string): ResolvedRoute | undefined {
-  const segments = trimSlashes(path).split('/');
-  for (const resource of new Set(API_ROUTES.map((r) => r.resource))) {
-    const template = trimSlashes(resource).split('/');
-    if (template.length !== segments.length) continue;
-    const params: Record<string, string> = {};
-    const matches = template.every((part, i) => {
-      const segment = segments[i] ?? '';
-      const param = /^\{(\w+)\}$/.exec(part)?.[1];
-      if (!param) return part === segment;
-      if (segment === '') return false;
-      params[param] = safeDecode(segment);
-      return true;
-    });
-    if (matches) return { resource, pathParameters: Object.keys(params).length > 0 ? params : null };
-  }
-  return undefined;
-}
+/** Kept for callers that still import them from here (cli/serve.ts); they live in the contract. */
+export { MAX_BODY_BYTES, resolveRoute };
 
 export interface ApiOptions {
   /**
@@ -86,7 +40,8 @@ export interface ApiOptions {
   readonly beforeStart?: (spec: DeploymentSpec) => Promise<void>;
 }
 
-export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+/** The API as a function of an API Gateway proxy event (and the Lambda context, when there is one). */
+export type ApiHandler = (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
 /** The request is wrong in a way the caller can fix: answered as is, never logged as a fault. */
 class HttpError extends Error {
@@ -104,15 +59,12 @@ class HttpError extends Error {
 
 const badRequest = (message: string, fieldErrors: readonly FieldError[]) => new HttpError(400, 'BadRequest', message, { fieldErrors });
 
-/**
- * Bodies larger than this are refused (413) before they are parsed: a spec is
- * a few kilobytes, and the execution input it becomes is limited to 256 KB.
- */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** What a route does with the request API Gateway sent (the event itself, not the router's view of it). */
+type Operation = (event: APIGatewayProxyEvent, route: ApiRoute) => Promise<APIGatewayProxyResult>;
 
-/** The API: routes an API Gateway proxy event to the service and maps its answers and errors to HTTP. */
+/** The API: Powertools' REST router over the contract's routes, answering in the API's JSON shape. */
 export function createApi(service: DeploymentService, options: ApiOptions = {}): ApiHandler {
-  const routes: Record<Operation, (event: APIGatewayProxyEvent, route: ApiRoute) => Promise<APIGatewayProxyResult>> = {
+  const operations: Record<ApiRoute['operation'], Operation> = {
     async start(event) {
       const body = jsonBody(event, { required: true });
       const idempotencyKey = header(event, 'Idempotency-Key');
@@ -187,32 +139,101 @@ export function createApi(service: DeploymentService, options: ApiOptions = {}):
     },
   };
 
-  return async function api(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    try {
-      const resource = event.resource ?? resolveRoute(event.path)?.resource;
-      const candidates = API_ROUTES.filter((r) => r.resource === resource);
-      if (candidates.length === 0) throw new HttpError(404, 'NotFound', `no such resource: ${event.httpMethod} ${event.path}`);
-      const route = candidates.find((r) => r.method === event.httpMethod);
-      if (!route) {
-        const allow = candidates.map((r) => r.method).join(', ');
-        throw new HttpError(
-          405,
-          'MethodNotAllowed',
-          `${event.httpMethod} is not allowed on ${resource}; use ${allow}`,
-          {},
-          { Allow: allow },
-        );
-      }
-      return await routes[route.operation](event, route);
-    } catch (error) {
-      return errorAnswer(error, event);
-    }
+  /** The event API Gateway sent, behind the router's view of it (see routingView). */
+  const sent = new WeakMap<object, APIGatewayProxyEvent>();
+  const eventOf = (reqCtx: RequestContext): APIGatewayProxyEvent => sent.get(reqCtx.event) ?? (reqCtx.event as APIGatewayProxyEvent);
+
+  const router = new Router({ logger });
+  for (const route of API_ROUTES) {
+    router.route(async (reqCtx) => operations[route.operation](eventOf(reqCtx), route), {
+      method: route.method,
+      path: routerPath(route.resource),
+    });
+  }
+  // No route for this method on this resource: 405 naming the methods it takes, or 404 when there is no such resource.
+  router.notFound(async (_error, reqCtx) => {
+    const event = eventOf(reqCtx);
+    const resource = resourceOf(event);
+    const allowed = methodsOf(resource);
+    if (allowed.length === 0)
+      return errorAnswer(new HttpError(404, 'NotFound', `no such resource: ${event.httpMethod} ${event.path}`), event);
+    const allow = allowed.join(', ');
+    return errorAnswer(
+      new HttpError(405, 'MethodNotAllowed', `${event.httpMethod} is not allowed on ${resource}; use ${allow}`, {}, { Allow: allow }),
+      event,
+    );
+  });
+  router.errorHandler(Error, async (error, reqCtx) => errorAnswer(error, eventOf(reqCtx)));
+
+  return async function api(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
+    const view = routingView(event);
+    sent.set(view, event);
+    const { statusCode, headers = {}, multiValueHeaders = {}, body } = await router.resolve(view, context ?? NO_CONTEXT);
+    return { statusCode, headers: singleHeaders(headers, multiValueHeaders), body };
   };
 }
 
 /** The Lambda handler: the API in the house middleware (logger, metrics, tracer). */
 export function createApiHandler(service: DeploymentService, options: ApiOptions = {}) {
   return task(createApi(service, options));
+}
+
+/** A local call (serve --local, tests) has no Lambda context; the router only passes it along. */
+const NO_CONTEXT = {} as Context;
+
+/** The resource API Gateway matched, or the one the path falls on when the event does not say (a hand-built event). */
+function resourceOf(event: APIGatewayProxyEvent): string | undefined {
+  return event.resource ?? resolveRoute(event.path)?.resource;
+}
+
+/** The router's path for a contract resource: `{id}` becomes `:id`. */
+function routerPath(resource: string): `/${string}` {
+  return resource.replace(/\{(\w+)\}/g, ':$1') as `/${string}`;
+}
+
+/**
+ * What the router routes on: the resource API Gateway already matched (its
+ * parameters as placeholders, read from the event's pathParameters as before)
+ * and the method, with no headers or body. The router builds a web Request
+ * from its event, which refuses a GET with a body and header values that are
+ * not Latin-1 text; those must reach the handler, which answers them itself.
+ * A method the API takes nowhere, or a resource it lacks, routes nowhere and
+ * is answered 404 or 405 from the event sent.
+ */
+function routingView(event: APIGatewayProxyEvent): APIGatewayProxyEvent {
+  const resource = resourceOf(event);
+  const known = methodsOf(resource).length > 0 && resource !== undefined;
+  const method = event.httpMethod?.toUpperCase() ?? '';
+  return {
+    ...event,
+    resource: resource ?? '/',
+    path: known ? resource.replace(/\{\w+\}/g, '_') : '/',
+    httpMethod: known && isHttpMethod(method) && method === event.httpMethod ? method : 'OPTIONS',
+    headers: {},
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
+type ProxyHeaders = NonNullable<APIGatewayProxyResult['headers']>;
+type ProxyMultiValueHeaders = NonNullable<APIGatewayProxyResult['multiValueHeaders']>;
+
+/**
+ * The answer's headers as the API has always written them: one value each
+ * (`Allow: POST, GET`, which the router splits into a list) and capitalised
+ * names (`Content-Type`, `Location`; the router writes them in lower case).
+ */
+function singleHeaders(headers: ProxyHeaders, multiValueHeaders: ProxyMultiValueHeaders): ProxyHeaders {
+  const joined = Object.entries(multiValueHeaders).map(([name, values]) => [name, values.join(', ')] as const);
+  return Object.fromEntries(
+    [...Object.entries(headers), ...joined].map(([name, value]) => [
+      name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()),
+      value,
+    ]),
+  );
 }
 
 function startAnswer(event: APIGatewayProxyEvent, result: StartResult, extra: Record<string, unknown>): APIGatewayProxyResult {
@@ -394,16 +415,4 @@ function links(event: APIGatewayProxyEvent, id: string) {
 function redact(record: DeploymentRecord): Record<string, unknown> {
   const { pk: _pk, sk: _sk, kind: _kind, gate, ...rest } = record as DeploymentRecord & { pk?: unknown; sk?: unknown; kind?: unknown };
   return { ...rest, ...(gate ? { gate: { kind: gate.kind, wave: gate.wave, since: gate.since } } : gate === null ? { gate: null } : {}) };
-}
-
-function trimSlashes(path: string): string {
-  return path.replace(/^\/+/, '').replace(/\/+$/, '');
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
