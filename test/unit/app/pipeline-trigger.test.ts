@@ -3,6 +3,7 @@ import { type PipelineTriggerPorts, startPipelineDeployment } from '#app/pipelin
 import { InvalidSpec, RevisionNotFound } from '#core/errors.ts';
 import type { ArtifactRevision, PipelineExecutionStateChange, PipelineTemplates } from '#core/pipeline.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
+import { FakeExecutions } from '#test/support/memory-ports.ts';
 
 const EXECUTION_ID = '12345678-1234-5678-abcd-12345678abcd';
 const DEPLOYMENT_ID = `myPipeline-${EXECUTION_ID}`;
@@ -18,10 +19,10 @@ function event(state = 'SUCCEEDED', pipeline = 'myPipeline'): PipelineExecutionS
   };
 }
 
-/** Fakes of the two ports: each records its calls; Step Functions refuses a name it has seen, as it does once an execution ends. */
+/** The CodePipeline port answering `revisions`, and the lookups made; Step Functions in memory (test/support/memory-ports.ts). */
 function fakes(revisions: ArtifactRevision[] = [{ name: 'SourceArtifact', revisionId: 'abc123' }]) {
   const lookups: string[] = [];
-  const started: { strategy: string; name: string; input: DeploymentSpec }[] = [];
+  const executions = new FakeExecutions();
   const ports: PipelineTriggerPorts = {
     pipelines: {
       revisions: async (pipelineName, pipelineExecutionId) => {
@@ -29,15 +30,9 @@ function fakes(revisions: ArtifactRevision[] = [{ name: 'SourceArtifact', revisi
         return revisions;
       },
     },
-    executions: {
-      start: async (strategy, name, input) => {
-        if (started.some((s) => s.name === name)) throw Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' });
-        started.push({ strategy, name, input: input as DeploymentSpec });
-        return { executionArn: `arn:aws:states:us-east-1:123456789012:execution:${strategy}:${name}` };
-      },
-    },
+    executions,
   };
-  return { ports, lookups, started };
+  return { ports, lookups, started: executions.started as { strategy: string; name: string; input: DeploymentSpec }[] };
 }
 
 describe('startPipelineDeployment', () => {
@@ -49,7 +44,7 @@ describe('startPipelineDeployment', () => {
     expect(result).toEqual({
       started: true,
       deploymentId: DEPLOYMENT_ID,
-      executionArn: `arn:aws:states:us-east-1:123456789012:execution:rolling:${DEPLOYMENT_ID}`,
+      executionArn: `arn:aws:states:us-east-1:123456789012:execution:deployctl-rolling:${DEPLOYMENT_ID}`,
     });
     expect(lookups).toEqual([`myPipeline ${EXECUTION_ID}`]);
     expect(started).toHaveLength(1);
@@ -63,14 +58,30 @@ describe('startPipelineDeployment', () => {
     });
   });
 
-  it('starts nothing new for a second delivery of the same event and answers the deployment already started', async () => {
+  it('starts one execution for two deliveries of the same event while the deployment runs', async () => {
     const { ports, started } = fakes();
 
-    await startPipelineDeployment(ports, templates, event());
+    const first = await startPipelineDeployment(ports, templates, event());
     const again = await startPipelineDeployment(ports, templates, event());
 
-    expect(again).toEqual({ started: false, reason: 'already-started', deploymentId: DEPLOYMENT_ID });
+    expect(again).toEqual(first);
     expect(started).toHaveLength(1);
+  });
+
+  it('starts nothing new for a delivery after the deployment ended, and answers the deployment already started', async () => {
+    const { ports } = fakes();
+    const ended: PipelineTriggerPorts = {
+      ...ports,
+      executions: {
+        start: async () => Promise.reject(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' })),
+      },
+    };
+
+    await expect(startPipelineDeployment(ended, templates, event())).resolves.toEqual({
+      started: false,
+      reason: 'already-started',
+      deploymentId: DEPLOYMENT_ID,
+    });
   });
 
   it('ignores an execution that did not succeed without reading CodePipeline', async () => {
