@@ -6,6 +6,9 @@ import { z } from 'zod';
  * completed, waiting for approval or paused, traffic shifted, rolling back,
  * and its end. The JSON schema in docs/events is generated from this one.
  */
+/** The source of deployctl's own events on EventBridge (status changes and the multi-region events). */
+export const EVENT_SOURCE = 'deployctl';
+
 export const DEPLOYMENT_STATUSES = [
   'STARTED',
   'WAITING_FOR_WINDOW',

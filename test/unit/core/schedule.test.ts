@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedCron } from '#core/errors.ts';
-import { toSchedulerCron } from '../../lib/maintenance-windows.ts';
+import { toSchedulerCron } from '#core/schedule.ts';
 
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 

@@ -3,19 +3,15 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ZodError } from 'zod';
+import { CodePipelineRevisions } from '#adapters/aws/codepipeline.ts';
+import { SfnExecutions } from '#adapters/aws/executions.ts';
+import { logger } from '#commons/powertools.ts';
 import { InvalidSpec, RevisionNotFound } from '#core/errors.ts';
-import { CodePipelineRevisions } from '../../lambdas/adapters/aws/codepipeline.ts';
-import { SfnExecutions } from '../../lambdas/adapters/aws/executions.ts';
-import { logger } from '../../lambdas/commons/powertools.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
-import {
-  createPipelineTrigger,
-  type PipelineTemplates,
-  pipelineDeploymentId,
-  readPipelineTriggerConfig,
-} from '../../lambdas/handlers/pipeline-trigger.ts';
-import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '../fixtures/codepipeline-events.ts';
-import { lambdaContext } from './fixtures.ts';
+import type { PipelineTemplates } from '#core/pipeline.ts';
+import { parseSpec } from '#core/spec.ts';
+import { createPipelineTrigger, readPipelineTriggerConfig } from '#handlers/pipeline-trigger.ts';
+import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '#test/fixtures/codepipeline-events.ts';
+import { lambdaContext } from '#test/unit/fixtures.ts';
 
 const succeeded = () => JSON.parse(DOCUMENTED_SUCCEEDED_EVENT) as { detail: Record<string, unknown> };
 const EXECUTION_ID = '12345678-1234-5678-abcd-12345678abcd';
@@ -245,28 +241,6 @@ describe('pipeline-trigger', () => {
         { name: 'BuildArtifact', revisionId: BUILD_REVISION },
       ]);
     });
-  });
-});
-
-describe('pipelineDeploymentId', () => {
-  const valid = /^[A-Za-z0-9_-]{1,80}$/;
-
-  it('joins the pipeline name and the execution id when that is a valid deployment id', () => {
-    expect(pipelineDeploymentId('myPipeline', EXECUTION_ID)).toBe(DEPLOYMENT_ID);
-  });
-
-  it('fits a long name with characters outside the id alphabet into 80 valid characters, the same every time', () => {
-    const name = `team.web@${'x'.repeat(90)}`;
-
-    const id = pipelineDeploymentId(name, EXECUTION_ID);
-    expect(id).toMatch(valid);
-    expect(id.endsWith(EXECUTION_ID)).toBe(true);
-    expect(pipelineDeploymentId(name, EXECUTION_ID)).toBe(id);
-  });
-
-  it('keeps apart two pipelines whose names differ only in characters the id cannot hold', () => {
-    expect(pipelineDeploymentId('web.prod', EXECUTION_ID)).not.toBe(pipelineDeploymentId('web@prod', EXECUTION_ID));
-    expect(pipelineDeploymentId('web.prod', EXECUTION_ID)).toMatch(valid);
   });
 });
 
