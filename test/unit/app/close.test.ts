@@ -10,7 +10,12 @@ describe('closeDeployment', () => {
     const { ports } = await runningDeployment({}, { hostCount: 4, failed: 1 });
     await ports.locks.acquireLock('web', 'prod', DEPLOYMENT_ID, ports.clock.now(), 60);
 
-    const record = await closeDeployment(ports, DEPLOYMENT_ID, { status: 'FAILED', reason: 'wave 1 failed', event: finished }, ports.clock.now());
+    const record = await closeDeployment(
+      ports,
+      DEPLOYMENT_ID,
+      { status: 'FAILED', reason: 'wave 1 failed', event: finished },
+      ports.clock.now(),
+    );
 
     expect(record).toMatchObject({ status: 'FAILED', reason: 'wave 1 failed' });
     expect((await ports.releases.listReleases('web', 'prod', 10)).items).toMatchObject([{ deploymentId: DEPLOYMENT_ID, status: 'FAILED' }]);

@@ -6,7 +6,11 @@ import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
 import { blueGreen, runningDeployment } from './support.ts';
 
 /** A deployment whose first wave, of these hosts, was sent (one command), and then the given phase. */
-async function sent(hostIds: string[], overrides: Parameters<typeof runningDeployment>[0] = {}, phase: 'deploy' | 'rollback' | 'validate' = 'deploy') {
+async function sent(
+  hostIds: string[],
+  overrides: Parameters<typeof runningDeployment>[0] = {},
+  phase: 'deploy' | 'rollback' | 'validate' = 'deploy',
+) {
   const given = await runningDeployment(overrides);
   await given.ports.waves.putWave(DEPLOYMENT_ID, 0, hostIds);
   await sendWave(given.ports, { state: stateOf({ hostCount: hostIds.length }), taskToken: 't', phase: 'deploy' });
@@ -52,7 +56,12 @@ describe('evaluateWave', () => {
       { instanceId: a, status: 'Failed' },
       { instanceId: b, status: 'NoResult', statusDetails: 'still InProgress when the wait ended' },
     ]);
-    expect(ports.audit.events.get(DEPLOYMENT_ID)?.at(-1)).toMatchObject({ type: 'WaveFinished', failed: 2, failedHosts: [a, b], ok: false });
+    expect(ports.audit.events.get(DEPLOYMENT_ID)?.at(-1)).toMatchObject({
+      type: 'WaveFinished',
+      failed: 2,
+      failedHosts: [a, b],
+      ok: false,
+    });
   });
 
   it('announces a wave once when the evaluation is retried', async () => {
@@ -79,7 +88,11 @@ describe('evaluateWave', () => {
   });
 
   it('fails blue-green validation when a green host failed the validation command', async () => {
-    const validationCommand = { document: 'AWS-RunShellScript', parameters: { commands: ['curl -f localhost'] }, timeoutSeconds: 60 };
+    const validationCommand = {
+      document: 'AWS-RunShellScript' as const,
+      parameters: { commands: ['curl -f localhost'] },
+      timeoutSeconds: 60,
+    };
     const { ports } = await sent(hosts(2), { strategy: { ...blueGreen, validationCommand } }, 'validate');
     ports.fleet.results.set('cmd-0002', [
       { instanceId: hosts(2)[0] as string, status: 'Success', statusDetails: 'Success' },

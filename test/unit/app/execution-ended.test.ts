@@ -22,7 +22,11 @@ describe('executionEnded', () => {
       status: 'ABORTED',
       reason: 'execution stopped (StopExecution): operator',
     });
-    expect(ports.audit.events.get(DEPLOYMENT_ID)?.at(-1)).toMatchObject({ type: 'ExecutionEnded', actor: 'stepfunctions', cause: 'operator' });
+    expect(ports.audit.events.get(DEPLOYMENT_ID)?.at(-1)).toMatchObject({
+      type: 'ExecutionEnded',
+      actor: 'stepfunctions',
+      cause: 'operator',
+    });
     expect(ports.events.statuses()).toEqual(['ABORTED']);
   });
 
@@ -45,7 +49,10 @@ describe('executionEnded', () => {
     const ports = memoryPorts();
     await ports.deployments.createDeployment('dep-named', specOf({ deploymentId: 'dep-named' }), 'exec-7', ports.clock.now());
 
-    const result = await executionEnded(ports, { ...ended('FAILED', { input: JSON.stringify({ deploymentId: 'dep-named' }) }), name: 'exec-7' });
+    const result = await executionEnded(ports, {
+      ...ended('FAILED', { input: JSON.stringify({ deploymentId: 'dep-named' }) }),
+      name: 'exec-7',
+    });
 
     expect(result).toEqual({ finalized: true, status: 'FAILED' });
     expect((await ports.deployments.getDeployment('dep-named')).status).toBe('FAILED');
@@ -54,7 +61,10 @@ describe('executionEnded', () => {
   it('leaves a record that belongs to another execution as it is', async () => {
     const { ports } = await runningDeployment();
 
-    const result = await executionEnded(ports, { ...ended('FAILED', { input: JSON.stringify({ deploymentId: DEPLOYMENT_ID }) }), name: 'exec-x' });
+    const result = await executionEnded(ports, {
+      ...ended('FAILED', { input: JSON.stringify({ deploymentId: DEPLOYMENT_ID }) }),
+      name: 'exec-x',
+    });
 
     expect(result).toEqual({ finalized: false });
     expect((await ports.deployments.getDeployment(DEPLOYMENT_ID)).status).toBe('RUNNING');

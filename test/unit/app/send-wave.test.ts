@@ -23,7 +23,10 @@ describe('sendWave', () => {
     expect((await ports.deployments.getDeployment(DEPLOYMENT_ID)).currentWave).toBe(0);
     expect(ports.audit.events.get(DEPLOYMENT_ID)).toMatchObject([{ type: 'WaveStarted', wave: 0, hosts: 120, commandIds }]);
     expect(ports.events.log).toEqual([
-      { detailType: 'Deployment Status Change', detail: { deploymentId: DEPLOYMENT_ID, app: 'web', environment: 'prod', status: 'WAVE_STARTED', wave: 0 } },
+      {
+        detailType: 'Deployment Status Change',
+        detail: { deploymentId: DEPLOYMENT_ID, app: 'web', environment: 'prod', status: 'WAVE_STARTED', wave: 0 },
+      },
     ]);
     expect(ports.callbacks.answers).toEqual([]);
   });
@@ -83,7 +86,17 @@ describe('sendWave', () => {
     await sendWave(ports, { state: stateOf({ waveCount: 2 }), taskToken: TOKEN, phase: 'deploy' });
     await ports.waves.putHostResults(
       DEPLOYMENT_ID,
-      [{ instanceId: b, wave: 0, phase: 'deploy', status: 'Undeliverable', statusDetails: 'offline', commandId: 'cmd-0001' }],
+      [
+        {
+          instanceId: b,
+          wave: 0,
+          phase: 'deploy',
+          status: 'Undeliverable',
+          statusDetails: 'offline',
+          commandId: 'cmd-0001',
+          version: '1.2.3',
+        },
+      ],
       ports.clock.now(),
     );
 
