@@ -1,11 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createJournal } from '#app/journal.ts';
 import { logger, metrics } from '#commons/powertools.ts';
 import { CLOSE_METRIC, firstFailureOfTrailingRun, RESTORE_LOOKBACK, secondsBetween, terminal } from '#core/closing.ts';
 import type { DeploymentRecord, DeploymentStatus } from '#core/records.ts';
 import { completionOf, REGIONAL_COMPLETED } from '#core/regions.ts';
 import { type DeploymentState, endingOf } from '#core/state.ts';
 import type { Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type ClosePorts = Pick<Ports, 'deployments' | 'releases' | 'locks' | 'audit' | 'events'>;
 

@@ -1,11 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createJournal } from '#app/journal.ts';
 import { logger, metrics } from '#commons/powertools.ts';
 import { commandFor } from '#core/spec.ts';
 import type { DeploymentState } from '#core/state.ts';
 import { evaluateThresholds, isHostFailure } from '#core/thresholds.ts';
 import { hostResultsOf, type Phase, WAVE_OF } from '#core/waves.ts';
 import type { Invocation, Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type EvaluateWavePorts = Pick<Ports, 'deployments' | 'waves' | 'fleet' | 'audit' | 'events' | 'clock'>;
 

@@ -1,9 +1,9 @@
+import { type ClosePorts, closeDeployment } from '#app/close.ts';
 import { logger } from '#commons/powertools.ts';
 import { RecordNotFound } from '#core/errors.ts';
 import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '#core/records.ts';
 import { reasonOf } from '#core/state.ts';
 import type { Ports } from '#ports';
-import { type ClosePorts, closeDeployment } from './close.ts';
 
 /** What Step Functions says of an ended execution ("Step Functions Execution Status Change"). */
 export interface ExecutionEnd {

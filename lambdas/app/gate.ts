@@ -1,9 +1,9 @@
+import { createJournal } from '#app/journal.ts';
 import { logger } from '#commons/powertools.ts';
 import { abortMessage, FAILURE_POLICY_ACTOR } from '#core/controls.ts';
 import { DeploymentAborted } from '#core/errors.ts';
 import { type DeploymentState, reasonOf } from '#core/state.ts';
 import type { Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type GatePorts = Pick<Ports, 'deployments' | 'audit' | 'events' | 'callbacks' | 'clock'>;
 

@@ -1,3 +1,4 @@
+import { createJournal } from '#app/journal.ts';
 import { logger } from '#commons/powertools.ts';
 import { PreCheckFailed } from '#core/errors.ts';
 import { MAX_WINDOW_WAIT_SECONDS } from '#core/limits.ts';
@@ -6,7 +7,6 @@ import type { DeploymentState } from '#core/state.ts';
 import { hostList } from '#core/waves.ts';
 import { decideWindow, waitTimestamp } from '#core/window.ts';
 import type { Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type PreCheckPorts = Pick<Ports, 'deployments' | 'waves' | 'inventory' | 'alarms' | 'audit' | 'events' | 'clock'>;
 

@@ -1,3 +1,4 @@
+import { createJournal } from '#app/journal.ts';
 import { logger } from '#commons/powertools.ts';
 import { RollbackUnavailable } from '#core/errors.ts';
 import { chunk, SEND_COMMAND_LIMIT } from '#core/limits.ts';
@@ -7,7 +8,6 @@ import type { DeploymentState } from '#core/state.ts';
 import { NOT_DELIVERED } from '#core/thresholds.ts';
 import { commentFor, type Phase, STARTED } from '#core/waves.ts';
 import type { Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type SendWavePorts = Pick<Ports, 'deployments' | 'waves' | 'fleet' | 'audit' | 'events' | 'callbacks' | 'clock'>;
 

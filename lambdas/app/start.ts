@@ -1,4 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { reportToParent } from '#app/close.ts';
+import { createJournal } from '#app/journal.ts';
 import { logger, metrics } from '#commons/powertools.ts';
 import { DeploymentExists, LockHeld } from '#core/errors.ts';
 import { LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from '#core/limits.ts';
@@ -6,8 +8,6 @@ import { bakeSecondsFor } from '#core/plan.ts';
 import { parseSpec } from '#core/spec.ts';
 import type { DeploymentState } from '#core/state.ts';
 import type { Ports } from '#ports';
-import { reportToParent } from './close.ts';
-import { createJournal } from './journal.ts';
 
 export type StartPorts = Pick<Ports, 'deployments' | 'locks' | 'audit' | 'releases' | 'events' | 'clock'>;
 

@@ -1,3 +1,4 @@
+import { createJournal } from '#app/journal.ts';
 import { logger } from '#commons/powertools.ts';
 import { NotBlueGreen } from '#core/errors.ts';
 import { type BlueGreenStrategy, trafficPlan } from '#core/plan.ts';
@@ -5,7 +6,6 @@ import type { DeploymentSpec } from '#core/spec.ts';
 import { type DeploymentState, reasonOf } from '#core/state.ts';
 import { weightsFor } from '#core/traffic.ts';
 import type { Ports } from '#ports';
-import { createJournal } from './journal.ts';
 
 export type ShiftPorts = Pick<Ports, 'deployments' | 'traffic' | 'audit' | 'events' | 'clock'>;
 export type SwitchBackPorts = Pick<Ports, 'deployments' | 'traffic' | 'audit' | 'clock'>;

@@ -1,4 +1,4 @@
-import type { DeploymentStatus, Release } from './records.ts';
+import type { DeploymentStatus, Release } from '#core/records.ts';
 
 /** A closed deployment's status, which can only be a terminal one. */
 export function terminal(status: DeploymentStatus): Exclude<DeploymentStatus, 'PENDING' | 'RUNNING'> {

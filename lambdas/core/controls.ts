@@ -1,5 +1,5 @@
-import type { Control } from './records.ts';
-import type { DeploymentState } from './state.ts';
+import type { Control } from '#core/records.ts';
+import type { DeploymentState } from '#core/state.ts';
 
 /** Who holds a deployment that paused itself on a failed gate (spec `onFailure: pause`). */
 export const FAILURE_POLICY_ACTOR = 'deployctl (onFailure: pause)';

@@ -1,6 +1,6 @@
-import type { Invocation } from '../ports.ts';
-import type { HostResult } from './records.ts';
-import { ROLLBACK_WAVE, VALIDATE_WAVE } from './records.ts';
+import type { HostResult } from '#core/records.ts';
+import { ROLLBACK_WAVE, VALIDATE_WAVE } from '#core/records.ts';
+import type { Invocation } from '#ports';
 
 /** What a command does to a wave's hosts: deploy the version, roll back, or validate green (blue-green). */
 export type Phase = 'deploy' | 'rollback' | 'validate';
