@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { closeDeployment } from '#app/close.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, PlanRefused, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
 import { bakeSecondsFor, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
@@ -6,7 +7,6 @@ import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from 
 import { type RegionView, regionViews } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import { checkWindow } from '../lambdas/core/window.ts';
-import { closeDeployment } from '../lambdas/handlers/close-deployment.ts';
 import type { ControlRequest } from '../lambdas/handlers/control-deployment.ts';
 import { systemClock } from '../lambdas/ports.ts';
 import type { DeploymentView } from '../lambdas/service/deployments.ts';

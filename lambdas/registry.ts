@@ -74,7 +74,7 @@ export const FUNCTIONS = {
     group: 'orchestrator',
     handler: 'plan-waves',
     load: () => import('./handlers/plan-waves.ts').then((m) => m.createPlanWaves),
-    ports: ['deployments', 'waves', 'inventory', 'clock'],
+    ports: ['deployments', 'waves', 'inventory', 'audit', 'clock'],
     calls: { table: [...RECORD_READ_WRITE, 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
     timeoutSeconds: 300,
   },

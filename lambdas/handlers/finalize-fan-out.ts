@@ -1,8 +1,8 @@
+import { terminal } from '#core/closing.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentStatus } from '../core/records.ts';
 import { aggregateCounts, FanOutState } from '../core/regions.ts';
 import { endingOf } from '../core/state.ts';
-import { terminal } from './close-deployment.ts';
 import type { FanOutDeps } from './start-fan-out.ts';
 
 /**

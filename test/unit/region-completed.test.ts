@@ -3,10 +3,10 @@ import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { reportToParent } from '#app/close.ts';
 import { keys } from '../../lambdas/core/records.ts';
 import { type RegionalCompleted, regionalSpec } from '../../lambdas/core/regions.ts';
 import { parseSpec } from '../../lambdas/core/spec.ts';
-import { reportToParent } from '../../lambdas/handlers/close-deployment.ts';
 import { createRegionCompleted } from '../../lambdas/handlers/region-completed.ts';
 import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, specOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps } from './support.ts';

@@ -5,10 +5,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PreCheckFailed } from '#core/errors.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createRunPreChecks } from '../../lambdas/handlers/run-pre-checks.ts';
-import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from './support.ts';
+import { keys } from '#core/records.ts';
+import { createRunPreChecks } from '#handlers/run-pre-checks.ts';
+import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from '#test/unit/support.ts';
 
 describe('run-pre-checks', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -3,10 +3,10 @@ import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PlanRefused } from '#core/errors.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createPlanWaves } from '../../lambdas/handlers/plan-waves.ts';
-import { DEPLOYMENT_ID, hosts, lambdaContext, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment } from './support.ts';
+import { keys } from '#core/records.ts';
+import { createPlanWaves } from '#handlers/plan-waves.ts';
+import { DEPLOYMENT_ID, hosts, lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment } from '#test/unit/support.ts';
 
 describe('plan-waves', () => {
   const db = mockClient(DynamoDBDocumentClient);

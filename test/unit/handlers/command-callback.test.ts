@@ -3,10 +3,10 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TokenNotFound } from '#core/errors.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createCommandCallback } from '../../lambdas/handlers/command-callback.ts';
-import { DEPLOYMENT_ID, lambdaContext } from './fixtures.ts';
-import { acceptWrites, awsTestDeps } from './support.ts';
+import { keys } from '#core/records.ts';
+import { createCommandCallback } from '#handlers/command-callback.ts';
+import { DEPLOYMENT_ID, lambdaContext } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps } from '#test/unit/support.ts';
 
 function statusChange(commandId: string, status: string) {
   return {

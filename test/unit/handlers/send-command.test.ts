@@ -6,11 +6,11 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCom
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RollbackUnavailable } from '#core/errors.ts';
-import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
-import { DEPLOY_DOCUMENT } from '../../lambdas/core/spec.ts';
-import { createSendCommand } from '../../lambdas/handlers/send-command.ts';
-import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from './support.ts';
+import { keys, ROLLBACK_WAVE } from '#core/records.ts';
+import { DEPLOY_DOCUMENT } from '#core/spec.ts';
+import { createSendCommand } from '#handlers/send-command.ts';
+import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from '#test/unit/support.ts';
 
 describe('send-command', () => {
   const db = mockClient(DynamoDBDocumentClient);

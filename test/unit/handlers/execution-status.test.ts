@@ -3,11 +3,11 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DeploymentStatus } from '../../lambdas/core/records.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createExecutionStatus } from '../../lambdas/handlers/execution-status.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, NOW, specOf } from './fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from './support.ts';
+import type { DeploymentStatus } from '#core/records.ts';
+import { keys } from '#core/records.ts';
+import { createExecutionStatus } from '#handlers/execution-status.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, NOW, specOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:deployctl-rolling';
 

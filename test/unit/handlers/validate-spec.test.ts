@@ -4,11 +4,11 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeploymentExists, InvalidSpec, LockHeld } from '#core/errors.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { LOCK_TTL_SECONDS } from '../../lambdas/handlers/deps.ts';
-import { createValidateSpec } from '../../lambdas/handlers/validate-spec.ts';
-import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from './fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps } from './support.ts';
+import { keys } from '#core/records.ts';
+import { LOCK_TTL_SECONDS } from '#handlers/deps.ts';
+import { createValidateSpec } from '#handlers/validate-spec.ts';
+import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from '#test/unit/fixtures.ts';
+import { acceptWrites, auditEvents, awsTestDeps } from '#test/unit/support.ts';
 
 const lockKey = keys.lock('web', 'prod');
 

@@ -3,9 +3,9 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AlarmFiring } from '#core/errors.ts';
-import { createCheckAlarms } from '../../lambdas/handlers/check-alarms.ts';
-import { lambdaContext, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, givenDeployment } from './support.ts';
+import { createCheckAlarms } from '#handlers/check-alarms.ts';
+import { lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
 
 describe('check-alarms', () => {
   const db = mockClient(DynamoDBDocumentClient);

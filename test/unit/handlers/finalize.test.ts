@@ -3,11 +3,11 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DeploymentStatus } from '../../lambdas/core/records.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createFinalize } from '../../lambdas/handlers/finalize.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from './support.ts';
+import type { DeploymentStatus } from '#core/records.ts';
+import { keys } from '#core/records.ts';
+import { createFinalize } from '#handlers/finalize.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
 
 describe('finalize', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -3,10 +3,10 @@ import { type CommandInvocationStatus, ListCommandInvocationsCommand, SSMClient 
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keys, ROLLBACK_WAVE } from '../../lambdas/core/records.ts';
-import { createEvaluateWave } from '../../lambdas/handlers/evaluate-wave.ts';
-import { DEPLOYMENT_ID, host, hosts, lambdaContext, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from './support.ts';
+import { keys, ROLLBACK_WAVE } from '#core/records.ts';
+import { createEvaluateWave } from '#handlers/evaluate-wave.ts';
+import { DEPLOYMENT_ID, host, hosts, lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from '#test/unit/support.ts';
 
 describe('evaluate-wave', () => {
   const db = mockClient(DynamoDBDocumentClient);
