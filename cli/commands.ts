@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import type { DeploymentView } from '#app/deployments.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, PlanRefused, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
 import { bakeSecondsFor, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
@@ -9,7 +10,6 @@ import { checkWindow } from '../lambdas/core/window.ts';
 import { closeDeployment } from '../lambdas/handlers/close-deployment.ts';
 import type { ControlRequest } from '../lambdas/handlers/control-deployment.ts';
 import { systemClock } from '../lambdas/ports.ts';
-import type { DeploymentView } from '../lambdas/service/deployments.ts';
 import type { Backend } from './backend.ts';
 import { DEFAULT_LOCAL_HOSTS, localInstanceId, readHosts } from './local/fleet-setup.ts';
 import { BadInput } from './spec-input.ts';

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
+import { type DeploymentService, MAX_PAGE_SIZE, type StartResult } from '#app/deployments.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentRecord } from '../core/records.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '../core/spec.ts';
-import { type DeploymentService, MAX_PAGE_SIZE, type StartResult } from '../service/deployments.ts';
 import { ControlRequest } from './control-deployment.ts';
 
 /**
