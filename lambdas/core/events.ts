@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The `source` of every event deployctl puts on EventBridge (status changes and the regional requests and completions). */
+export const EVENT_SOURCE = 'deployctl';
+
 /**
  * The "Deployment Status Change" event every deployment puts on EventBridge
  * (source `deployctl`) at each change: started, each wave started and
