@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** The `source` of every event deployctl puts on EventBridge (status changes and the regional requests and completions). */
-export const EVENT_SOURCE = 'deployctl';
-
 /**
  * The "Deployment Status Change" event every deployment puts on EventBridge
  * (source `deployctl`) at each change: started, each wave started and
@@ -24,6 +21,9 @@ export const DEPLOYMENT_STATUSES = [
   'ROLLED_BACK',
   'ABORTED',
 ] as const;
+
+/** The `source` of every event deployctl puts on EventBridge (status changes and the regional requests and completions). */
+export const EVENT_SOURCE = 'deployctl';
 
 export const StatusChangeDetail = z
   .object({

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DeploymentStatus } from './records.ts';
 
 /**
  * What the state machine carries from state to state: references and
@@ -70,10 +69,4 @@ export function endingOf(state: {
   const status = state.outcome ?? (state.error ? 'FAILED' : 'SUCCEEDED');
   const reason = [state.error ? reasonOf(state.error) : undefined, state.reason].filter(Boolean).join('; ') || undefined;
   return { status, reason };
-}
-
-/** A closed deployment's status, which can only be a terminal one (finishDeployment keeps the first terminal status). */
-export function terminal(status: DeploymentStatus): Exclude<DeploymentStatus, 'PENDING' | 'RUNNING'> {
-  if (status === 'PENDING' || status === 'RUNNING') throw new Error(`a closed deployment cannot be ${status}`);
-  return status;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type EvaluateRegionWavePorts, evaluateRegionWave, type RegionWaveVerdict } from '#app/fan-out/evaluate-region-wave.ts';
 import { logger, task } from '#commons/powertools.ts';
 import { FanOutState, RegionResult } from '#core/regions.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type RegionCompletedPorts, regionCompleted } from '#app/fan-out/region-completed.ts';
 import { logger, task } from '#commons/powertools.ts';
 import { EVENT_SOURCE } from '#core/events.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type RequestRegionPorts, requestRegion } from '#app/fan-out/request-region.ts';
 import { logger, task } from '#commons/powertools.ts';
 import { RegionRequest } from '#core/regions.ts';

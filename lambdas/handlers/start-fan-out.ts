@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type StartFanOutPorts, startFanOut } from '#app/fan-out/start.ts';
 import { logger, task } from '#commons/powertools.ts';
 import type { FanOutState } from '#core/regions.ts';

@@ -1,7 +1,8 @@
 import { createJournal } from '#app/journal.ts';
+import { terminal } from '#core/closing.ts';
 import type { DeploymentStatus } from '#core/records.ts';
 import { aggregateCounts, type FanOutState } from '#core/regions.ts';
-import { endingOf, terminal } from '#core/state.ts';
+import { endingOf } from '#core/state.ts';
 import type { Ports } from '#ports';
 
 export type FinalizeFanOutPorts = Pick<Ports, 'deployments' | 'audit' | 'events' | 'clock'>;
