@@ -15,6 +15,7 @@ export { type DeploymentLogs, type DeploymentView, type ListPage, MAX_PAGE_SIZE 
 /** What the deployment service talks to: the records, the executions it starts, task tokens (control) and the clock. */
 export type ServicePorts = Pick<Ports, 'deployments' | 'locks' | 'waves' | 'audit' | 'releases' | 'executions' | 'callbacks' | 'clock'>;
 
+/** What a start answers. */
 export interface StartResult {
   readonly deploymentId: string;
   readonly strategy: string;
@@ -25,6 +26,7 @@ export interface StartResult {
   readonly status?: DeploymentRecord['status'];
 }
 
+/** Who asked, and the id to use when the spec gives none. */
 export interface StartOptions {
   /** The authenticated caller, recorded as requestedBy in place of the spec's (the API passes the IAM identity). */
   readonly requestedBy?: string;
@@ -106,6 +108,7 @@ export function createDeploymentService(ports: ServicePorts) {
   return { start, ...createQueries(ports), control, rollback };
 }
 
+/** The service, as `createDeploymentService` answers it. */
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
 
 /**

@@ -6,6 +6,7 @@ import type { Ports } from '#ports';
 /** What the queries read: the deployment records, their waves and hosts, the audit trail and the release history. */
 export type QueryPorts = Pick<Ports, 'deployments' | 'waves' | 'audit' | 'releases'>;
 
+/** One deployment as callers see it: the record without task tokens, its waves, host counts and regions. */
 export interface DeploymentView {
   readonly record: DeploymentRecord;
   readonly waves: WaveSummary[];
@@ -20,12 +21,14 @@ export interface DeploymentView {
   readonly regions?: RegionView[];
 }
 
+/** One page of a listing. */
 export interface ListPage<T> {
   readonly items: T[];
   /** Give it back to read the next page; absent on the last one. */
   readonly nextToken?: string;
 }
 
+/** A deployment's host results and audit trail. */
 export interface DeploymentLogs {
   readonly deploymentId: string;
   readonly hosts: HostResult[];
@@ -91,6 +94,7 @@ export function createQueries(ports: QueryPorts) {
   return { get, history, list, logs };
 }
 
+/** The queries, as `createQueries` answers them. */
 export type Queries = ReturnType<typeof createQueries>;
 
 /**

@@ -3,8 +3,6 @@ import { type EvaluateRegionWavePorts, evaluateRegionWave, type RegionWaveVerdic
 import { logger, task } from '#commons/powertools.ts';
 import { FanOutState, RegionResult } from '#core/regions.ts';
 
-export type { RegionWaveVerdict };
-
 const Input = z.object({ state: FanOutState, phase: z.enum(['deploy', 'rollback']) });
 
 /**

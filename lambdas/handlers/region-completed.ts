@@ -11,6 +11,7 @@ const CompletedEvent = z.object({
   detail: RegionalCompleted,
 });
 
+/** Whether the completion woke the fan-out's wait. */
 export type RegionCompletedResult = { readonly delivered: boolean };
 
 /**

@@ -10,11 +10,13 @@ import {
 } from '#core/regions.ts';
 import type { Ports } from '#ports';
 
+/** What evaluating a region wave talks to. */
 export type EvaluateRegionWavePorts = Pick<Ports, 'deployments' | 'audit' | 'regions' | 'clock'>;
 
 /** What the fan-out machine's choice after a region wave reads: go on, stop, or roll back the regions done. */
 export type RegionWaveVerdict = FanOutState & { readonly verdict: 'continue' | 'failed' | 'rollback' };
 
+/** A region wave (or the rollbacks) as the Map state ended it. */
 export interface RegionWaveResults {
   /** The fan-out state, with the Map state's results of the wave (or of the rollbacks) in `regionResults`. */
   readonly state: FanOutState;

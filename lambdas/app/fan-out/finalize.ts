@@ -5,6 +5,7 @@ import { aggregateCounts, type FanOutState } from '#core/regions.ts';
 import { endingOf } from '#core/state.ts';
 import type { Ports } from '#ports';
 
+/** What closing a fan-out talks to. */
 export type FinalizeFanOutPorts = Pick<Ports, 'deployments' | 'audit' | 'events' | 'clock'>;
 
 /**

@@ -2,11 +2,13 @@ import { RecordNotFound } from '#core/errors.ts';
 import type { RegionalCompleted } from '#core/regions.ts';
 import type { Ports } from '#ports';
 
+/** What recording a region's completion talks to. */
 export type RegionCompletedPorts = Pick<Ports, 'deployments' | 'audit' | 'regions' | 'callbacks' | 'clock'>;
 
 /** SendTaskSuccess on a token whose wait has ended (timed out, or answered by an earlier delivery). */
 const CLOSED_TOKEN_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 
+/** What a completion did. */
 export interface RegionCompletion {
   /** Whether a wait was found for this completion (false: a repeat, or the wait ended and its token was cleared). */
   readonly recorded: boolean;

@@ -3,8 +3,10 @@ import { REGIONAL_REQUESTED, type RegionRequest, regionalDeploymentId, regionalR
 import type { DeploymentSpecInput } from '#core/spec.ts';
 import type { Ports } from '#ports';
 
+/** What requesting a region talks to. */
 export type RequestRegionPorts = Pick<Ports, 'deployments' | 'audit' | 'regions' | 'events' | 'clock'>;
 
+/** The regional deployment requested, and the region wave it belongs to. */
 export interface RegionRequested {
   /** The regional deployment's id (the parent's id and the region, and `-rollback` for a rollback). */
   readonly requested: string;

@@ -5,8 +5,10 @@ import { checkMultiRegion, type FanOutState, regionalDeploymentId, regionPolicyO
 import { parseSpec } from '#core/spec.ts';
 import type { Ports } from '#ports';
 
+/** What starting a fan-out talks to. */
 export type StartFanOutPorts = Pick<Ports, 'deployments' | 'audit' | 'events' | 'clock'>;
 
+/** The fan-out machine's input to its first state. */
 export interface StartFanOutRequest {
   /** The spec as the execution was started with it (validated here). */
   readonly spec: unknown;
