@@ -234,6 +234,8 @@ export const FUNCTIONS = {
 export type FunctionName = keyof typeof FUNCTIONS;
 
 /** The functions of one group, by name. */
-export function functionsOf<G extends FunctionGroup>(group: G): { [K in FunctionName as (typeof FUNCTIONS)[K]['group'] extends G ? K : never]: (typeof FUNCTIONS)[K] } {
+export function functionsOf<G extends FunctionGroup>(
+  group: G,
+): { [K in FunctionName as (typeof FUNCTIONS)[K]['group'] extends G ? K : never]: (typeof FUNCTIONS)[K] } {
   return Object.fromEntries(Object.entries(FUNCTIONS).filter(([, spec]) => spec.group === group)) as never;
 }

@@ -198,7 +198,7 @@ export class DeploymentsApi extends Construct {
     return this.api.url;
   }
 
-  /** Exactly the calls the deployment service makes (lambdas/service/deployments.ts). */
+  /** Exactly the calls the deployment service makes (lambdas/app/deployments.ts). */
   private grantServiceCalls(props: DeploymentsApiProps): void {
     const fn = this.function;
     // Reads of records, waves, hosts, events and releases; the controls update META and append an audit event.

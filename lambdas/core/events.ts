@@ -6,9 +6,6 @@ import { z } from 'zod';
  * completed, waiting for approval or paused, traffic shifted, rolling back,
  * and its end. The JSON schema in docs/events is generated from this one.
  */
-/** The source of deployctl's own events on EventBridge (status changes and the multi-region events). */
-export const EVENT_SOURCE = 'deployctl';
-
 export const DEPLOYMENT_STATUSES = [
   'STARTED',
   'WAITING_FOR_WINDOW',
@@ -24,6 +21,9 @@ export const DEPLOYMENT_STATUSES = [
   'ROLLED_BACK',
   'ABORTED',
 ] as const;
+
+/** The `source` of every event deployctl puts on EventBridge (status changes and the regional requests and completions). */
+export const EVENT_SOURCE = 'deployctl';
 
 export const StatusChangeDetail = z
   .object({

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { DeploymentService } from '#app/deployments.ts';
 import { logger, task } from '#commons/powertools.ts';
 import { API_ROUTES, type ApiRoute, ControlBody, ControlRequest, methodsOf, RollbackBody } from '#core/api-contract.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
@@ -6,7 +7,6 @@ import { DeploymentSpec, toFieldErrors } from '#core/spec.ts';
 import { json, links, redact, startAnswer } from '#handlers/http/answers.ts';
 import { proxyRouter, resourceOf, routerPath } from '#handlers/http/proxy-router.ts';
 import { badRequest, caller, checkField, checkId, HttpError, header, jsonBody, pageOptions, pathId } from '#handlers/http/request.ts';
-import type { DeploymentService } from '../service/deployments.ts';
 
 /**
  * The HTTP API over the deployment service: one handler for every route,

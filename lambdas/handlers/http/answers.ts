@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { StartResult } from '#app/deployments.ts';
 import type { DeploymentRecord } from '#core/records.ts';
-import type { StartResult } from '../../service/deployments.ts';
 
 /**
  * The API's answers: JSON with no caching, the links of a deployment under

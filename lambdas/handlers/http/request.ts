@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { MAX_PAGE_SIZE } from '#app/deployments.ts';
 import { DeploymentId, MAX_BODY_BYTES } from '#core/api-contract.ts';
 import type { FieldError } from '#core/spec.ts';
-import { MAX_PAGE_SIZE } from '../../service/deployments.ts';
 
 /**
  * Reading an API Gateway proxy event the API's way: the body as a JSON object

@@ -3,10 +3,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { keys } from '../../lambdas/core/records.ts';
-import { createFinalizeFanOut } from '../../lambdas/handlers/finalize-fan-out.ts';
-import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf } from './fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps } from './support.ts';
+import { keys } from '#core/records.ts';
+import { createFinalizeFanOut } from '#handlers/finalize-fan-out.ts';
+import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, auditEvents, awsTestDeps } from '#test/unit/support.ts';
 
 describe('finalize-fan-out', () => {
   const db = mockClient(DynamoDBDocumentClient);

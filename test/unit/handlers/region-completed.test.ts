@@ -4,12 +4,12 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { reportToParent } from '#app/close.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { type RegionalCompleted, regionalSpec } from '../../lambdas/core/regions.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
-import { createRegionCompleted } from '../../lambdas/handlers/region-completed.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, specOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps } from './support.ts';
+import { keys } from '#core/records.ts';
+import { type RegionalCompleted, regionalSpec } from '#core/regions.ts';
+import { parseSpec } from '#core/spec.ts';
+import { createRegionCompleted } from '#handlers/region-completed.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, specOf } from '#test/unit/fixtures.ts';
+import { acceptWrites, awsTestDeps } from '#test/unit/support.ts';
 
 /** The control region's side of a region's end, over mocked DynamoDB, Step Functions and EventBridge clients. */
 
@@ -97,6 +97,15 @@ describe('regionCompleted', () => {
 
     expect(result).toEqual({ delivered: false });
     expect(Object.values(regionUpdates()[0]?.ExpressionAttributeValues ?? {})).toContain('ROLLED_BACK');
+  });
+  it('refuses an event from another source or of another type, reading and sending nothing', async () => {
+    givenParent('token-eu');
+    const handler = createRegionCompleted(awsTestDeps());
+
+    await expect(handler({ ...event, source: 'someone.else' }, lambdaContext)).rejects.toThrow(/source/);
+    await expect(handler({ ...event, 'detail-type': 'Regional Deployment Requested' }, lambdaContext)).rejects.toThrow(/detail-type/);
+    expect(db).not.toHaveReceivedCommand(GetCommand);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
 });
 
