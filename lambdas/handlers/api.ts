@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { DeploymentRecord } from '../core/records.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentAborted } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { DeploymentState, reasonOf } from '../core/state.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, task } from '../commons/powertools.ts';
 import type { Deps } from './deps.ts';
 

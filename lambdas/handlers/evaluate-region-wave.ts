@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, task } from '../commons/powertools.ts';
 import type { RegionPhase, RegionProgress } from '../core/records.ts';
 import type { FanOutState as State } from '../core/regions.ts';

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, metrics, task } from '../commons/powertools.ts';
 import { type HostResult, ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';
 import { commandFor } from '../core/spec.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RecordNotFound } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '../core/records.ts';

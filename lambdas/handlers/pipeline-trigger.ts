@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidSpec, RevisionNotFound } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { DeploymentSpec, toFieldErrors } from '../core/spec.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RecordNotFound } from '#core/errors.ts';
 import { EVENT_SOURCE } from '../adapters/aws/eventbridge.ts';
 import { logger, task } from '../commons/powertools.ts';

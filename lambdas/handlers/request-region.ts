@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RegionalRollbackRefused, RollbackRefused } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { REGIONAL_REQUESTED, RegionRequest, regionalDeploymentId, regionalRollbackSpec, regionalSpec } from '../core/regions.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RollbackUnavailable } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import { ROLLBACK_WAVE, VALIDATE_WAVE } from '../core/records.ts';

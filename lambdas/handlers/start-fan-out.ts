@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentExists } from '#core/errors.ts';
 import { logger, task } from '../commons/powertools.ts';
 import type { RegionProgress } from '../core/records.ts';

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentExists, LockHeld } from '#core/errors.ts';
 import { logger, metrics, task } from '../commons/powertools.ts';
 import { bakeSecondsFor } from '../core/plan.ts';
