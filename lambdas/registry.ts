@@ -89,7 +89,7 @@ export const FUNCTIONS = {
     factory: 'createPlanWaves',
     load: () => import('./handlers/plan-waves.ts').then((m) => m.createPlanWaves),
     ports: ['deployments', 'waves', 'inventory', 'clock'],
-    calls: { table: [...RECORD_READ_WRITE, 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
+    calls: { table: ['GetItem', 'UpdateItem', 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
     timeoutSeconds: 300,
   },
   runPreChecks: {
