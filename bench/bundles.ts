@@ -5,7 +5,7 @@
  * bundle in a fresh `node` process and keeps the median of a few runs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -132,7 +132,31 @@ export function bundlesTable(figures: readonly BundleFigures[], targets = { byte
   ].join('\n');
 }
 
+/** The "Function bundles" section of bench/results.md. */
+export function bundlesSection(figures: readonly BundleFigures[], runs = 5): string {
+  return `## Function bundles
+
+Each function of lambdas/registry.ts bundled as lib/orchestrator-function.ts bundles it (esbuild: ESM, node22, minified; its
+entry wires only the AWS adapters of its ports), then imported in a fresh \`node\` process (${runs} times, the median; module scope
+creates the SDK clients and reads the configuration). Written by \`npm run bench\`, or alone by \`npx tsx bench/bundles.ts\`.
+
+${bundlesTable(figures)}
+`;
+}
+
+/** Replaces (or appends) the "Function bundles" section of a results document. */
+export function withBundlesSection(document: string, section: string): string {
+  const start = document.indexOf('## Function bundles');
+  if (start < 0) return `${document.trimEnd()}\n\n${section}`;
+  const next = document.indexOf('\n## ', start + 1);
+  return `${document.slice(0, start)}${section}${next < 0 ? '' : `\n${document.slice(next + 1)}`}`;
+}
+
+// `npx tsx bench/bundles.ts`: measure, print, and update the section of bench/results.md.
 if (import.meta.filename === process.argv[1]) {
   const figures = await measureBundles(functionEntries());
-  console.log(bundlesTable(figures));
+  const section = bundlesSection(figures);
+  const results = path.join(import.meta.dirname, 'results.md');
+  await writeFile(results, withBundlesSection(await readFile(results, 'utf8'), section));
+  console.log(section);
 }
