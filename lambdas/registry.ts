@@ -88,8 +88,8 @@ export const FUNCTIONS = {
     handler: 'plan-waves',
     factory: 'createPlanWaves',
     load: () => import('./handlers/plan-waves.ts').then((m) => m.createPlanWaves),
-    ports: ['deployments', 'waves', 'inventory', 'clock'],
-    calls: { table: ['GetItem', 'UpdateItem', 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
+    ports: ['deployments', 'waves', 'audit', 'inventory', 'clock'],
+    calls: { table: [...RECORD_READ_WRITE, 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
     timeoutSeconds: 300,
   },
   runPreChecks: {

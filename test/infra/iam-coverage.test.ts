@@ -73,7 +73,8 @@ const configurations = [
 ];
 const entries = [...new Set(configurations.flatMap((c) => c.lambdas.flatMap((fn) => (fn.entry ? [fn.entry] : []))))];
 const FIXTURE = `${PROJECT_ROOT}/test/fixtures/sdk-calls/entry.ts`;
-const analyzer = new SdkCallAnalyzer([...entries, FIXTURE]);
+const UNWIRED_FIXTURE = `${PROJECT_ROOT}/test/fixtures/sdk-calls/unwired-entry.ts`;
+const analyzer = new SdkCallAnalyzer([...entries, FIXTURE, UNWIRED_FIXTURE]);
 
 const roleOf = (config: Configuration, fn: LambdaUnderTest): string => {
   const role = (config.template.Resources?.[fn.logicalId]?.Properties?.Role ?? {}) as { 'Fn::GetAtt'?: [string, string] };
@@ -111,6 +112,10 @@ describe('every Lambda function of the stack', () => {
     expect(codeCallsOf(fn.entry ?? '', analyzer), `${fn.name} (${name}): the code's calls against the registry's`).toEqual(
       registryCallsOf(name),
     );
+  });
+
+  it.each(cases)('$label wires an adapter for every port its code can call', ({ fn }) => {
+    expect(analyzer.analyze(fn.entry ?? '').unwired, `${fn.name}: ports called but not wired by its entry`).toEqual([]);
   });
 
   it.each(cases)('$label has a role of its own with no managed policies', ({ config, fn }) => {
@@ -212,6 +217,13 @@ describe('the SDK call analysis', () => {
 
   it('follows calls through an interface only into the classes the entry instantiates, and skips code nothing calls', () => {
     expect(callsOf(FIXTURE)).toEqual(['DescribeDocumentCommand', 'GetCommand', 'TransactWriteCommand']);
+  });
+
+  it('reports the port methods an entry can call without wiring an adapter for them', () => {
+    const { unwired } = analyzer.analyze(UNWIRED_FIXTURE);
+    expect(unwired).toContain('DeploymentStore.getDeployment');
+    expect(unwired).toContain('Alarms.describe');
+    expect(analyzer.analyze(entries.find((e) => e.endsWith('/check-alarms.ts')) ?? '').unwired).toEqual([]);
   });
 
   it('records the parts of a transaction, which authorize it', () => {
