@@ -17,6 +17,7 @@ import type { SynthesizedOrchestrator } from '../cli/local/synth.ts';
 import { LocalTraffic } from '../lambdas/adapters/local/traffic.ts';
 import { planWaves } from '../lambdas/core/plan.ts';
 import { type DeploymentSpecInput, parseSpec } from '../lambdas/core/spec.ts';
+import { bundlesSection, functionEntries, measureBundles } from './bundles.ts';
 import { chartSvg, renderPng } from './chart.ts';
 import { estimateCost, LAMBDA_MEMORY_MB, LAMBDA_TIME_MODEL_MS, lambdaGbSeconds, PRICES } from './cost.ts';
 import { meterDynamoDb } from './dynamodb-meter.ts';
@@ -284,8 +285,9 @@ function document(args: {
   breaches: readonly string[];
   totalSeconds: number;
   load: { before: number; after: number };
+  bundles: string;
 }): string {
-  const { runs, pair, checks, breaches, totalSeconds, load } = args;
+  const { runs, pair, checks, breaches, totalSeconds, load, bundles } = args;
   return `# Scale and cost benchmark
 
 Written by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores (load average ${load.before.toFixed(1)} before the runs, ${load.after.toFixed(1)} after:
@@ -318,6 +320,7 @@ ${n(pair.short.transitions)} and ${n(pair.long.transitions)} state transitions, 
 ${(pair.short.wallMs / 1000).toFixed(1)} s and ${(pair.long.wallMs / 1000).toFixed(1)} s. The wait for SSM is a task token and the bake a Wait state: no state
 polls, so time adds no transitions.
 
+${bundles}
 ## Cost by line
 
 ${costTable(runs)}
@@ -448,10 +451,11 @@ export async function main(): Promise<number> {
   const pair = { short, long };
   const checks = evaluateTargets(runs, pair);
   const breaches = hardLimitBreaches([...runs, long]);
+  const bundles = bundlesSection(await measureBundles(functionEntries()));
   const totalSeconds = (performance.now() - begun) / 1000;
 
   const here = import.meta.dirname;
-  writeFileSync(path.join(here, 'results.md'), document({ runs, pair, checks, breaches, totalSeconds, load }));
+  writeFileSync(path.join(here, 'results.md'), document({ runs, pair, checks, breaches, totalSeconds, load, bundles }));
   const series = SCENARIOS.map((s) => ({
     label: s.label,
     points: runs.filter((r) => r.key === s.key).map((r) => ({ hosts: r.hosts, transitions: r.transitions, costUsd: r.costUsd })),

@@ -1,5 +1,4 @@
-import * as path from 'node:path';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +10,7 @@ import type { z } from 'zod';
 import { API_ROUTES, type ApiRoute, ControlBody, modelSchema, RollbackBody } from '#core/api-contract.ts';
 import { LISTING_INDEX } from '#core/records.ts';
 import { DeploymentSpec } from '#core/spec.ts';
+import { FUNCTIONS } from '#registry';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
@@ -91,16 +91,13 @@ export class DeploymentsApi extends Construct {
     const stack = Stack.of(this);
 
     this.function = new OrchestratorFunction(this, 'Handler', {
-      entry: path.join(import.meta.dirname, '..', 'lambdas', 'functions', 'api.ts'),
-      description: 'deployctl HTTP API: start, read, approve, reject, abort and roll back deployments',
+      name: 'api',
       environment: {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARNS: stack.toJsonString(
           Object.fromEntries(machines.map(([strategy, machine]) => [strategy, machine.stateMachineArn])),
         ),
       },
-      // API Gateway stops waiting for an integration after 29 seconds.
-      timeout: Duration.seconds(29),
     }).function;
     this.grantServiceCalls(props);
 
@@ -198,17 +195,17 @@ export class DeploymentsApi extends Construct {
     return this.api.url;
   }
 
-  /** Exactly the calls the deployment service makes (lambdas/app/deployments.ts). */
+  /** Exactly the calls the registry lists for the API function (lambdas/registry.ts). */
   private grantServiceCalls(props: DeploymentsApiProps): void {
     const fn = this.function;
-    // Reads of records, waves, hosts, events and releases; the controls update META and append an audit event.
-    grantTableCalls(props.table, fn, ['GetItem', 'Query', 'PutItem', 'UpdateItem']);
-    // GET /deployments without app and env: the listing index, newest first.
-    grantTableCalls(props.table, fn, ['Query'], { index: LISTING_INDEX });
+    const { calls } = FUNCTIONS.api;
+    grantTableCalls(props.table, fn, calls.table);
+    grantTableCalls(props.table, fn, calls.index, { index: LISTING_INDEX });
     const machineArns = Object.values(props.stateMachines).map((m) => m.stateMachineArn);
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: machineArns }));
-    // approve, reject, abort and resume answer the waiting gate's task token.
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: machineArns }));
+    const starts = calls.services.filter((call) => call === 'states:StartExecution');
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: starts, resources: machineArns }));
+    const taskResponses = calls.services.filter((call) => call.startsWith('states:SendTask'));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: taskResponses, resources: machineArns }));
   }
 
   private setAccountCloudWatchRole(): iam.Role {

@@ -1,16 +1,17 @@
-import * as path from 'node:path';
 import { Arn, ArnFormat, CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { Region as RegionName } from '#core/spec.ts';
+import { FUNCTIONS, type FunctionNameOf, type FunctionsOf, functionsOf } from '#registry';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../lambdas/core/regions.ts';
-import { FanOutDeployment, type FanOutFunctions, type FanOutHandlerName } from '../statemachines/fan-out.ts';
+import { FanOutDeployment } from '../statemachines/fan-out.ts';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
@@ -154,15 +155,9 @@ export class RegionalDeployments extends Construct {
   }
 }
 
-const FUNCTIONS_DIR = path.join(import.meta.dirname, '..', 'lambdas', 'functions');
-
-const DESCRIPTIONS: Record<FanOutHandlerName, string> = {
-  startFanOut: 'Multi-region: validates the spec and records the deployment with its region waves',
-  requestRegion: 'Multi-region: stores the wait token and requests one region deployment through EventBridge',
-  regionCompleted: 'Multi-region: records a region outcome and wakes the wait for it',
-  evaluateRegionWave: 'Multi-region: decides after a region wave: go on, stop, or roll back the regions done',
-  finalizeFanOut: 'Multi-region: terminal status, counts over every region and status event',
-};
+/** Every fan-out Lambda, by its registry name (lambdas/registry.ts, group `fanOut`). */
+export type FanOutFunctions = FunctionsOf<'fanOut', NodejsFunction>;
+type FanOutName = FunctionNameOf<'fanOut'>;
 
 export interface RegionFanOutProps {
   /** The control region's deployment table (it keeps the aggregated record). */
@@ -192,23 +187,18 @@ export class RegionFanOut extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const region = concreteRegion(this, `RegionFanOut ${id}`);
-    const make = (name: FanOutHandlerName) =>
-      new OrchestratorFunction(this, name[0]?.toUpperCase() + name.slice(1), {
-        entry: path.join(FUNCTIONS_DIR, `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ts`),
-        description: DESCRIPTIONS[name],
-        environment: { TABLE_NAME: props.table.tableName, EVENT_BUS_NAME: props.eventBus.eventBusName },
-      }).function;
-    this.functions = {
-      startFanOut: make('startFanOut'),
-      requestRegion: make('requestRegion'),
-      regionCompleted: make('regionCompleted'),
-      evaluateRegionWave: make('evaluateRegionWave'),
-      finalizeFanOut: make('finalizeFanOut'),
-    };
-    // What Records sends for the parent record: items only, no query (and the table's key, when customer managed).
-    for (const fn of Object.values(this.functions)) grantTableCalls(props.table, fn, ['GetItem', 'PutItem', 'UpdateItem']);
+    const environment = { TABLE_NAME: props.table.tableName, EVENT_BUS_NAME: props.eventBus.eventBusName };
+    const functions: Partial<Record<FanOutName, NodejsFunction>> = {};
+    for (const name of Object.keys(functionsOf('fanOut')) as FanOutName[]) {
+      const fn = new OrchestratorFunction(this, name[0]?.toUpperCase() + name.slice(1), { name, environment }).function;
+      const { calls } = FUNCTIONS[name];
+      // Items of the parent record only, no listing index (and the table's key, when customer managed).
+      grantTableCalls(props.table, fn, calls.table);
+      if ((calls.services as readonly string[]).includes('events:PutEvents')) props.eventBus.grantPutEventsTo(fn);
+      functions[name] = fn;
+    }
+    this.functions = functions as FanOutFunctions;
     const fns = this.functions;
-    for (const fn of [fns.startFanOut, fns.requestRegion, fns.finalizeFanOut]) props.eventBus.grantPutEventsTo(fn);
 
     const machineName = `${stack.stackName}-fanOut`;
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -224,17 +214,14 @@ export class RegionFanOut extends Construct {
       },
     });
     // Granted by name: a reference to the machine would be a dependency cycle (its definition names the function).
-    fns.regionCompleted.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:SendTaskSuccess'],
-        resources: [
-          Arn.format(
-            { service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-            stack,
-          ),
-        ],
-      }),
+    const machineArn = Arn.format(
+      { service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
     );
+    for (const [name, fn] of Object.entries(fns) as [FanOutName, NodejsFunction][]) {
+      const taskResponses = (FUNCTIONS[name].calls.services as readonly string[]).filter((call) => call.startsWith('states:SendTask'));
+      if (taskResponses.length > 0) fn.addToRolePolicy(new iam.PolicyStatement({ actions: taskResponses, resources: [machineArn] }));
+    }
 
     const others = props.regions.filter((r) => r !== region);
     if (others.length) {
@@ -269,4 +256,4 @@ export class RegionFanOut extends Construct {
 }
 
 /** A Lambda the fan-out machine invokes (all but regionCompleted, which EventBridge invokes). */
-export const FAN_OUT_INVOKED: readonly FanOutHandlerName[] = ['startFanOut', 'requestRegion', 'evaluateRegionWave', 'finalizeFanOut'];
+export const FAN_OUT_INVOKED: readonly FanOutName[] = ['startFanOut', 'requestRegion', 'evaluateRegionWave', 'finalizeFanOut'];

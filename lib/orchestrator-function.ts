@@ -5,36 +5,35 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-
-/** The repository root: bundling finds the lock file here whatever the working directory. */
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+import { FUNCTIONS, type FunctionName, type FunctionSpec } from '#registry';
+import { entryFile, LAZY_CREDENTIAL_MODULES, PROJECT_ROOT } from './function-entry.ts';
 
 export interface OrchestratorFunctionProps {
-  /** Path of the entry file (exports `handler`). */
-  readonly entry: string;
-  /** What the function does, shown in the console. */
-  readonly description: string;
+  /** The function's registry entry (lambdas/registry.ts): its entry, description, timeout and memory. */
+  readonly name: FunctionName;
   /** Environment variables besides the Powertools ones. */
   readonly environment?: Record<string, string>;
-  /** @default Duration.minutes(1) */
-  readonly timeout?: Duration;
-  /** @default 512 */
-  readonly memorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** A Lambda function with the house defaults: Node 22 on ARM64, tracing, its own log group, source maps, ESM bundle. */
+/**
+ * A function of the registry with the house defaults: Node 22 on ARM64, tracing, its own log
+ * group, source maps, ESM bundle of its entry (which wires only the adapters of its ports).
+ */
 export class OrchestratorFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly logGroup: logs.LogGroup;
+  /** Its registry name (test/infra/iam-coverage.test.ts compares its calls with the registry's). */
+  public readonly name: FunctionName;
   /** The entry file the function is bundled from (what test/infra/iam-coverage.test.ts reads its calls from). */
   public readonly entry: string;
 
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     super(scope, id);
-    if (!props.entry.endsWith('.ts')) throw new Error(`OrchestratorFunction ${id}: entry must be a .ts file, got ${props.entry}`);
-    this.entry = path.resolve(props.entry);
+    const spec: FunctionSpec = FUNCTIONS[props.name];
+    this.name = props.name;
+    this.entry = entryFile(props.name);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -42,20 +41,20 @@ export class OrchestratorFunction extends Construct {
     // Instead of AWSLambdaBasicExecutionRole (create and write any log group): write to this function's own group only.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: props.description,
+      description: spec.description,
     });
     this.logGroup.grants.write(role);
     this.function = new NodejsFunction(this, 'Function', {
       role,
-      entry: props.entry,
+      entry: this.entry,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       handler: 'handler',
-      description: props.description,
+      description: spec.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.minutes(1),
+      memorySize: spec.memoryMB ?? 512,
+      timeout: Duration.seconds(spec.timeoutSeconds ?? 60),
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -72,7 +71,8 @@ export class OrchestratorFunction extends Construct {
         minify: true,
         mainFields: ['module', 'main'],
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        externalModules: [],
+        // The SDK is bundled (the version the lock file pins), but for the credential sources Lambda never uses.
+        externalModules: [...LAZY_CREDENTIAL_MODULES],
       },
     });
   }

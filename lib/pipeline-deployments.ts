@@ -1,5 +1,3 @@
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Arn, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,9 +16,8 @@ import {
   TRIGGER_FIELDS,
 } from '#core/pipeline.ts';
 import { DeploymentSpec, type DeploymentSpecInput, toFieldErrors } from '#core/spec.ts';
+import { FUNCTIONS } from '#registry';
 import { OrchestratorFunction } from './orchestrator-function.ts';
-
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lambdas', 'functions', 'pipeline-trigger.ts');
 
 /** Stands in for the source revision when a template is checked at synthesis. */
 const PLACEHOLDER_VERSION = '0.0.0-placeholder';
@@ -107,8 +104,7 @@ export class PipelineDeployments extends Construct {
       retentionPeriod: Duration.days(14),
     });
     this.function = new OrchestratorFunction(this, 'Trigger', {
-      entry: ENTRY,
-      description: 'Starts a deployment when a CodePipeline pipeline execution succeeds',
+      name: 'pipelineTrigger',
       environment: {
         STATE_MACHINE_ARNS: stack.toJsonString(Object.fromEntries(Object.entries(machines).map(([s, m]) => [s, m.stateMachineArn]))),
         PIPELINES: pipelinesJson,
@@ -121,13 +117,16 @@ export class PipelineDeployments extends Construct {
       onFailure: sendMessageTo(this.deadLetterQueue),
     });
 
-    for (const machine of Object.values(machines)) machine.grantStartExecution(this.function);
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['codepipeline:GetPipelineExecution'],
-        resources: names.map((name) => Arn.format({ service: 'codepipeline', resource: name }, stack)),
-      }),
-    );
+    // The calls the registry lists for the trigger (lambdas/registry.ts): start the templates' machines, read the pipelines.
+    const calls: readonly string[] = FUNCTIONS.pipelineTrigger.calls.services;
+    if (calls.includes('states:StartExecution')) for (const machine of Object.values(machines)) machine.grantStartExecution(this.function);
+    if (calls.includes('codepipeline:GetPipelineExecution'))
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['codepipeline:GetPipelineExecution'],
+          resources: names.map((name) => Arn.format({ service: 'codepipeline', resource: name }, stack)),
+        }),
+      );
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Successful CodePipeline executions -> deployctl deployment',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '#commons/powertools.ts';
 import { ControlRefused } from '#core/errors.ts';
 import type { DeploymentRecord, Gate } from '#core/records.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidSince } from './errors.ts';
 import type { DeploymentStatus, Release } from './records.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The "Deployment Status Change" event every deployment puts on EventBridge

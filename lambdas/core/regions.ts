@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidSpec } from '#core/errors.ts';
 import type { DeploymentRecord, RegionPhase, RegionProgress } from './records.ts';
 import { manualRollbackSpec } from './rollback.ts';

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidSpec } from './errors.ts';
 import { isTimeZone } from './schedule.ts';
 

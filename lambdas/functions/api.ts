@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SfnExecutions } from '#adapters/aws/executions.ts';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';

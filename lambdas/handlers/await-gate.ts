@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { awaitGate, type GatePorts } from '#app/gate.ts';
 import { parsedTask } from '#commons/powertools.ts';
 import { DeploymentState } from '#core/state.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { commandFinished } from '#app/command-done.ts';
 import { parsedTask } from '#commons/powertools.ts';
 import type { Ports } from '#ports';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClosePorts } from '#app/close.ts';
 import { executionEnded } from '#app/execution-ended.ts';
 import { parsedTask } from '#commons/powertools.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type SendWavePorts, sendWave } from '#app/send-wave.ts';
 import { parsedTask } from '#commons/powertools.ts';
 import { DeploymentState } from '#core/state.ts';

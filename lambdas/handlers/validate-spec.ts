@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type StartPorts, startDeployment } from '#app/start.ts';
 import { parsedTask } from '#commons/powertools.ts';
 

@@ -28,13 +28,16 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { RegionalStack } from '../../lib/regional-stack.ts';
+import type { RegionalStack } from '#lib/regional-stack.ts';
+import { FUNCTIONS, type FunctionName } from '#registry';
 import {
+  codeCallsOf,
   compare,
   type LambdaUnderTest,
   lambdasOf,
   needsOf,
   PLATFORM_ACTIONS,
+  registryCallsOf,
   relativeEntry,
   type Statement,
   statementsOfRole,
@@ -70,7 +73,8 @@ const configurations = [
 ];
 const entries = [...new Set(configurations.flatMap((c) => c.lambdas.flatMap((fn) => (fn.entry ? [fn.entry] : []))))];
 const FIXTURE = `${PROJECT_ROOT}/test/fixtures/sdk-calls/entry.ts`;
-const analyzer = new SdkCallAnalyzer([...entries, FIXTURE]);
+const UNWIRED_FIXTURE = `${PROJECT_ROOT}/test/fixtures/sdk-calls/unwired-entry.ts`;
+const analyzer = new SdkCallAnalyzer([...entries, FIXTURE, UNWIRED_FIXTURE]);
 
 const roleOf = (config: Configuration, fn: LambdaUnderTest): string => {
   const role = (config.template.Resources?.[fn.logicalId]?.Properties?.Role ?? {}) as { 'Fn::GetAtt'?: [string, string] };
@@ -102,6 +106,18 @@ describe('every Lambda function of the stack', () => {
     expect(excess, `${fn.name}: granted without a call`).toEqual([]);
   });
 
+  it.each(cases)('$label makes exactly the AWS calls its registry entry lists, no more and no fewer', ({ fn }) => {
+    expect(fn.registryName, `${fn.name}: not a function of lambdas/registry.ts`).toBeDefined();
+    const name = fn.registryName as FunctionName;
+    expect(codeCallsOf(fn.entry ?? '', analyzer), `${fn.name} (${name}): the code's calls against the registry's`).toEqual(
+      registryCallsOf(name),
+    );
+  });
+
+  it.each(cases)('$label wires an adapter for every port its code can call', ({ fn }) => {
+    expect(analyzer.analyze(fn.entry ?? '').unwired, `${fn.name}: ports called but not wired by its entry`).toEqual([]);
+  });
+
   it.each(cases)('$label has a role of its own with no managed policies', ({ config, fn }) => {
     const role = roleOf(config, fn);
     const users = config.lambdas.filter((other) => roleOf(config, other) === role).map((other) => other.name);
@@ -110,12 +126,28 @@ describe('every Lambda function of the stack', () => {
   });
 });
 
+describe('the registry', () => {
+  it('has every one of its functions built by one of the configurations, api and pipelineTrigger included', () => {
+    const built = new Set(configurations.flatMap((c) => c.lambdas.map((fn) => fn.registryName)));
+    expect([...built].filter((name) => name !== undefined).sort()).toEqual(Object.keys(FUNCTIONS).sort());
+  });
+
+  it('tells a code call missing from a registry entry, and a listed call the code does not make', () => {
+    const entry = entries.find((e) => e.endsWith('/check-alarms.ts')) ?? '';
+    const code = codeCallsOf(entry, analyzer);
+    expect(code).toEqual(registryCallsOf('checkAlarms'));
+    expect(code).not.toEqual(registryCallsOf('checkControls'));
+    expect(code).toContain('cloudwatch:DescribeAlarms');
+    expect(registryCallsOf('checkControls')).not.toContain('cloudwatch:DescribeAlarms');
+  });
+});
+
 describe('the coverage check', () => {
   const [defaults] = configurations;
   if (!defaults) throw new Error('no configuration');
-  const find = (entryEnd: string) => {
-    const fn = defaults.lambdas.find((f) => f.entry?.endsWith(entryEnd));
-    if (!fn) throw new Error(`no function with entry ${entryEnd}`);
+  const find = (name: FunctionName) => {
+    const fn = defaults.lambdas.find((f) => f.registryName === name);
+    if (!fn) throw new Error(`no function ${name}`);
     return {
       fn,
       needs: needsOf(fn, analyzer, defaults.template, REGION, ACCOUNT).needs,
@@ -124,7 +156,7 @@ describe('the coverage check', () => {
   };
 
   it('reports a call of the code that the role does not grant', () => {
-    const { needs, statements } = find('lambdas/functions/send-command.ts');
+    const { needs, statements } = find('sendCommand');
     const withoutSendCommand = statements.filter((s) => ![s.Action].flat().includes('ssm:SendCommand'));
     expect(withoutSendCommand.length).toBeLessThan(statements.length);
     expect(compare(needs, withoutSendCommand).missing).toEqual([
@@ -133,7 +165,7 @@ describe('the coverage check', () => {
   });
 
   it('reports a grant that no call of the code needs', () => {
-    const { needs, statements } = find('lambdas/functions/check-controls.ts');
+    const { needs, statements } = find('checkControls');
     const extra: Statement = { Effect: 'Allow', Action: 'ssm:SendCommand', Resource: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript` };
     expect(compare(needs, statements).excess).toEqual([]);
     expect(compare(needs, [...statements, extra]).excess).toEqual([
@@ -142,7 +174,7 @@ describe('the coverage check', () => {
   });
 
   it('reports a needed action granted on a broader resource than the code addresses', () => {
-    const { needs, statements } = find('lambdas/functions/check-controls.ts');
+    const { needs, statements } = find('checkControls');
     const broad = statements.map((s) => ([s.Action].flat().includes('dynamodb:GetItem') ? { ...s, Resource: '*' } : s));
     const result = compare(needs, broad);
     expect(result.excess).toContain('dynamodb:GetItem on *');
@@ -150,7 +182,7 @@ describe('the coverage check', () => {
   });
 
   it('refuses SendCommand on instances without an ssm:resourceTag condition', () => {
-    const { needs, statements } = find('lambdas/functions/send-command.ts');
+    const { needs, statements } = find('sendCommand');
     const unconditioned = statements.map(({ Condition: _, ...s }) => s);
     expect(compare(needs, unconditioned).excess).toEqual([
       expect.stringMatching(/^ssm:SendCommand on arn:<AWS::Partition>:ec2:.*:instance\/\*$/),
@@ -187,13 +219,20 @@ describe('the SDK call analysis', () => {
     expect(callsOf(FIXTURE)).toEqual(['DescribeDocumentCommand', 'GetCommand', 'TransactWriteCommand']);
   });
 
+  it('reports the port methods an entry can call without wiring an adapter for them', () => {
+    const { unwired } = analyzer.analyze(UNWIRED_FIXTURE);
+    expect(unwired).toContain('DeploymentStore.getDeployment');
+    expect(unwired).toContain('Alarms.describe');
+    expect(analyzer.analyze(entries.find((e) => e.endsWith('/check-alarms.ts')) ?? '').unwired).toEqual([]);
+  });
+
   it('records the parts of a transaction, which authorize it', () => {
     const transaction = analyzer.analyze(FIXTURE).calls.find((c) => c.command === 'TransactWriteCommand');
     expect(transaction?.transactOperations).toEqual(['ConditionCheck', 'Put']);
   });
 
   it('reads each function’s calls at method level: the alarm gate sends no SSM call although its adapters module holds them', () => {
-    const checkAlarms = entries.find((e) => e.endsWith('lambdas/functions/check-alarms.ts'));
+    const checkAlarms = entries.find((e) => e.endsWith('/check-alarms.ts'));
     expect(checkAlarms).toBeDefined();
     const calls = callsOf(checkAlarms ?? '');
     expect(calls).toContain('DescribeAlarmsCommand');

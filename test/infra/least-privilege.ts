@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
-import { ALLOWED_AWS_DOCUMENTS } from '../../lambdas/core/spec.ts';
-import { OrchestratorFunction } from '../../lib/orchestrator-function.ts';
+import { ALLOWED_AWS_DOCUMENTS } from '#core/spec.ts';
+import { OrchestratorFunction } from '#lib/orchestrator-function.ts';
+import { FUNCTIONS, type FunctionName, type FunctionSpec } from '#registry';
 import { PROJECT_ROOT, type SdkCall, type SdkCallAnalyzer } from './sdk-calls.ts';
 import { type Json, logicalIdOf } from './synth.ts';
 
@@ -134,6 +135,8 @@ export interface LambdaUnderTest {
   readonly logicalId: string;
   /** The entry file, when the function is an OrchestratorFunction; undefined otherwise. */
   readonly entry?: string;
+  /** Its name in lambdas/registry.ts, when the function is an OrchestratorFunction. */
+  readonly registryName?: FunctionName;
 }
 
 /** Every AWS::Lambda::Function of the stack's template, matched to the OrchestratorFunction that built it. */
@@ -153,7 +156,7 @@ export function lambdasOf(stack: Stack, template: TemplateJson): LambdaUnderTest
       return {
         name: fn?.node.path ?? paths.get(logicalId) ?? logicalId,
         logicalId,
-        ...(fn ? { entry: fn.entry } : {}),
+        ...(fn ? { entry: fn.entry, registryName: fn.name } : {}),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -399,6 +402,32 @@ function platformNeeds(facts: FunctionFacts, code: readonly Need[]): Need[] {
     if (tableActions.some((need) => writes.includes(need.action))) add(PLATFORM_ACTIONS.tableKeyWrite, key);
   }
   return out;
+}
+
+/**
+ * The AWS calls an entry's code can make, as the registry spells them: IAM actions, a
+ * query on the listing index marked `(index)`. Sorted, without duplicates.
+ */
+export function codeCallsOf(entry: string, analyzer: SdkCallAnalyzer): string[] {
+  const calls = new Set<string>();
+  for (const call of analyzer.analyze(entry).calls) {
+    const mapped = actionsFor(call);
+    if ('problem' in mapped) continue;
+    for (const action of mapped.actions) calls.add(action === 'dynamodb:Query' && call.onIndex ? `${action} (index)` : action);
+  }
+  return [...calls].sort();
+}
+
+/** The calls a function's registry entry lists (its IAM policy's source), spelled as codeCallsOf spells them. */
+export function registryCallsOf(name: FunctionName): string[] {
+  const { calls }: FunctionSpec = FUNCTIONS[name];
+  return [
+    ...new Set([
+      ...calls.table.map((call) => `dynamodb:${call}`),
+      ...(calls.index ?? []).map((call) => `dynamodb:${call} (index)`),
+      ...calls.services,
+    ]),
+  ].sort();
 }
 
 /** An action pattern of a policy (`dynamodb:Get*`) as a test of an action. */

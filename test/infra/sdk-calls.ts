@@ -29,7 +29,15 @@ export interface EntryAnalysis {
   readonly unmapped: readonly Unmapped[];
   /** The project files whose code the entry can run (for the test's own checks). */
   readonly files: readonly string[];
+  /**
+   * Port methods (interfaces of lambdas/ports.ts) the code can call although the entry
+   * instantiates no class that implements them: a port its entry does not wire, `Port.method at file:line`.
+   */
+  readonly unwired: readonly string[];
 }
+
+/** Ports wired as plain objects rather than class instances, which the walk cannot see as implementations. */
+const OBJECT_PORTS: ReadonlySet<string> = new Set(['Clock']);
 
 /** Library classes that send AWS calls themselves, by the commands they send. */
 const LIBRARY_SENDERS = new Map<string, { readonly module: string; readonly commands: readonly string[] }>([
@@ -137,7 +145,25 @@ class EntryWalk {
       calls: [...this.calls.values()].sort((a, b) => a.command.localeCompare(b.command) || a.site.localeCompare(b.site)),
       unmapped: [...this.unmapped.values()],
       files: [...this.modules].map((m) => path.relative(PROJECT_ROOT, m.fileName)).sort(),
+      unwired: this.unwiredPorts(),
     };
+  }
+
+  private unwiredPorts(): string[] {
+    const out = new Set<string>();
+    for (const member of this.dispatched) {
+      const container = member.container;
+      if (!ts.isInterfaceDeclaration(container) || OBJECT_PORTS.has(container.name.text)) continue;
+      if (path.relative(PROJECT_ROOT, container.getSourceFile().fileName) !== 'lambdas/ports.ts') continue;
+      // Methods only: a property of a port interface is data (a record's field), not a call to an adapter.
+      const isMethod = container.members.some((m) => ts.isMethodSignature(m) && m.name.getText() === member.name);
+      if (!isMethod) continue;
+      const implemented = [...this.instantiated].some((declaration) =>
+        this.checker.isTypeAssignableTo(this.checker.getTypeAtLocation(declaration), member.type),
+      );
+      if (!implemented) out.add(`${container.name.text}.${member.name}`);
+    }
+    return [...out].sort();
   }
 
   private enqueue(node: ts.Node | undefined): void {

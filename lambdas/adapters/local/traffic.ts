@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ListenerNotFound } from '#core/errors.ts';
 import { validateWeights } from '../../core/traffic.ts';
 import type { TargetGroupWeight, Traffic } from '../../ports.ts';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_PAGE_SIZE } from '#app/deployments.ts';
 import { DeploymentId, MAX_BODY_BYTES } from '#core/api-contract.ts';
 import type { FieldError } from '#core/spec.ts';
