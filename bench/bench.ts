@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { createTable, localDynamoClient, startDynamoDbLocal } from '../cli/local/dynamodb.ts';
-import { LocalOrchestrator } from '../cli/local/runner.ts';
-import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER, localInstanceId, orchestratorDefinition } from '../cli/local/session.ts';
-import type { SynthesizedOrchestrator } from '../cli/local/synth.ts';
+import { LocalRegion } from '#cli/local/region.ts';
+import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER, localInstanceId, orchestratorDefinition } from '#cli/local/session.ts';
+import { type SynthesizedOrchestrator, strategyMachines } from '#cli/local/synth-types.ts';
 import { LocalTraffic } from '../lambdas/adapters/local/traffic.ts';
 import { planWaves } from '../lambdas/core/plan.ts';
 import { type DeploymentSpecInput, parseSpec } from '../lambdas/core/spec.ts';
@@ -136,8 +136,8 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     ],
   });
   const fleet = new SimulatedFleet({ hosts: fleetHosts, commandMs: durations.commandMs });
-  const orchestrator = new LocalOrchestrator({
-    synthesized: ctx.synthesized,
+  const orchestrator = new LocalRegion({
+    machines: strategyMachines(ctx.synthesized),
     endpoint: ctx.endpoint,
     tableName,
     fleetDir: path.join(dir, 'fleet'),
@@ -149,7 +149,8 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
   // The records' DynamoDB client is private to Records: the meter takes it by reflection and checks what it got.
   const dynamo = meterDynamoDb(Reflect.get(orchestrator.records, 'db'));
 
-  const handlerOf = (state: string) => orchestrator.handlerOf(strategyName, state);
+  // Which function a state calls: for counting rounds and waves, not for progress.
+  const handlerOf = (state: string) => orchestrator.interpreter.functionOf(strategyName, state);
   const report = planned.length >= 20 ? Math.ceil(planned.length / 4) : Number.POSITIVE_INFINITY;
   let sent = 0;
   say(`${tag} ${scenario.label}, ${n(hosts)} hosts: ${planned.length} ${planned.length === 1 ? 'wave' : 'waves'} ...`);

@@ -7,7 +7,7 @@ import { type RegionView, regionViews } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import { checkWindow } from '../lambdas/core/window.ts';
 import { closeDeployment } from '../lambdas/handlers/close-deployment.ts';
-import type { ControlRequest } from '../lambdas/handlers/control-deployment.ts';
+import type { DeploymentService } from '../lambdas/service/deployments.ts';
 import { systemClock } from '../lambdas/ports.ts';
 import type { DeploymentView } from '../lambdas/service/deployments.ts';
 import type { Backend } from './backend.ts';
@@ -250,6 +250,9 @@ export async function history(
 }
 
 /** approve / reject / abort / pause / resume. */
+/** approve, reject, abort, pause or resume, as the service takes it. */
+type ControlRequest = Parameters<DeploymentService['control']>[0];
+
 export async function control(backend: Backend, out: Output, request: ControlRequest): Promise<number> {
   if (request.action === 'abort' && backend.workspace) {
     const ended = await abortStranded(backend, request);
