@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import type { DeploymentRecord } from '#core/records.ts';
-import { manualRollbackSpec } from '#core/rollback.ts';
 import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '#core/regions.ts';
+import { manualRollbackSpec } from '#core/rollback.ts';
 import { DeploymentSpec, type FieldError, toFieldErrors } from '#core/spec.ts';
 import type { StartResult } from '../lambdas/service/deployments.ts';
 import { osUser } from './commands.ts';
@@ -60,7 +60,11 @@ export async function deployLocal(input: Record<string, unknown>, options: Local
   if (isMultiRegion(spec)) return deployRegionsLocal(input, options);
   // The id is chosen here, as the service would, so that the lines can name it before the first event.
   const rawSpec = { ...input, deploymentId: spec.deploymentId ?? randomUUID() };
-  return runLocal(options, async () => spec, (region) => region.service.start(rawSpec));
+  return runLocal(
+    options,
+    async () => spec,
+    (region) => region.service.start(rawSpec),
+  );
 }
 
 /**
@@ -74,7 +78,9 @@ export async function rollbackLocal(request: LocalRollbackRequest, options: Loca
     async (region) =>
       refused(async () =>
         DeploymentSpec.parse(
-          manualRollbackSpec(await region.records.deployments.getDeployment(request.rollbackOf), request.by, { emergency: request.emergency }),
+          manualRollbackSpec(await region.records.deployments.getDeployment(request.rollbackOf), request.by, {
+            emergency: request.emergency,
+          }),
         ),
       ),
     (region) => region.service.rollback(request.rollbackOf, request.by, { emergency: request.emergency }),
@@ -122,7 +128,9 @@ async function runLocal(
       `deployctl: ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} on ${hosts.length} local hosts`,
     );
     options.print(`  state: ${workspace.stateDir} (fleet, DynamoDB Local data; kept between commands)`);
-    options.print(`  state machine synthesized from the CDK stack; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`);
+    options.print(
+      `  state machine synthesized from the CDK stack; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`,
+    );
     const watching = followLocal(region, options, (handler) => {
       onInterrupt = handler;
     });
@@ -161,7 +169,9 @@ function printEnd(print: (line: string) => void, run: LocalRun, record: Deployme
 }
 
 function invalidSpec(fields: readonly FieldError[]): BadInput {
-  return new BadInput(`the deployment spec is invalid; nothing was started:\n${fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}`);
+  return new BadInput(
+    `the deployment spec is invalid; nothing was started:\n${fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}`,
+  );
 }
 
 function validate(rawSpec: Record<string, unknown>): DeploymentSpec {
@@ -230,7 +240,12 @@ function followLocal(region: LocalRegion, options: LocalDeployOptions, onSigint:
       .then(async (decision) => {
         openPrompts.delete(asking);
         if (!decision) return;
-        await region.control({ deploymentId: id, by: decision.by, action: decision.approve ? 'approve' : 'reject', comment: decision.comment });
+        await region.control({
+          deploymentId: id,
+          by: decision.by,
+          action: decision.approve ? 'approve' : 'reject',
+          comment: decision.comment,
+        });
       })
       // Someone else may have answered first.
       .catch((error: unknown) => print(`    (${(error as Error).message})`));

@@ -117,7 +117,11 @@ export class LocalInterpreter {
   }
 
   /** Runs one execution of `machine` with `input` to its end. */
-  async execute(machine: string, input: unknown, options: { executionName?: string; onEvent?: LocalEventListener } = {}): Promise<LocalRun> {
+  async execute(
+    machine: string,
+    input: unknown,
+    options: { executionName?: string; onEvent?: LocalEventListener } = {},
+  ): Promise<LocalRun> {
     const { definition, timedByInput, validated } = this.localDefinition(machine);
     const executionName = options.executionName ?? randomUUID();
     const overrides = this.overrides(definition, timedByInput);
@@ -157,7 +161,8 @@ export class LocalInterpreter {
       this.running.delete(executionName);
     }
     // What EventBridge delivers for an execution that did not succeed: the rule's target finalizes a stranded record.
-    if (run.status !== 'SUCCEEDED' && this.options.statusRule) await this.invoke(this.options.statusRule, statusChange(machine, input, run));
+    if (run.status !== 'SUCCEEDED' && this.options.statusRule)
+      await this.invoke(this.options.statusRule, statusChange(machine, input, run));
     return run;
   }
 
@@ -284,7 +289,10 @@ function allStates(definition: { States: Record<string, AnyState> }): [string, A
 function allStatesWithin(definition: { States: Record<string, AnyState> }): [string, AnyState, Record<string, AnyState>][] {
   return Object.entries(definition.States).flatMap(([name, state]) => {
     const processor = (state as { ItemProcessor?: { States: Record<string, AnyState> } }).ItemProcessor;
-    return [[name, state, definition.States] as [string, AnyState, Record<string, AnyState>], ...(processor ? allStatesWithin(processor) : [])];
+    return [
+      [name, state, definition.States] as [string, AnyState, Record<string, AnyState>],
+      ...(processor ? allStatesWithin(processor) : []),
+    ];
   });
 }
 

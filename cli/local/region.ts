@@ -102,13 +102,16 @@ export class LocalRegion {
         ...this.records,
         fleet: injected ?? ssm,
         inventory: injected ?? ssm,
-        alarms: injected?.alarms ?? throttled(new LocalAlarms(options.fleetDir), ['describe'], faults.cloudWatchThrottles ?? 0, 'CloudWatch'),
+        alarms:
+          injected?.alarms ?? throttled(new LocalAlarms(options.fleetDir), ['describe'], faults.cloudWatchThrottles ?? 0, 'CloudWatch'),
         callbacks: this.callbacks,
         events: this.events,
         traffic: this.traffic,
         clock: this.clock,
       },
-      ...(faults.crashAfterSendInWave === undefined ? {} : { portsOf: { sendCommand: { fleet: crashingAfterSend(ssm, faults.crashAfterSendInWave) } } }),
+      ...(faults.crashAfterSendInWave === undefined
+        ? {}
+        : { portsOf: { sendCommand: { fleet: crashingAfterSend(ssm, faults.crashAfterSendInWave) } } }),
       ...(options.bakeMs !== undefined ? { bakeMs: options.bakeMs } : {}),
       longestWaitMs: options.callbackTimeoutMs ?? 60_000,
       statusRule: 'executionStatus',
@@ -151,7 +154,11 @@ export class LocalRegion {
    * StartExecution would (no start checks: the machine's own validation
    * refuses a bad spec), and waits for the status events it caused.
    */
-  async execute(machine: string, input: unknown, options: { executionName?: string; onEvent?: LocalEventListener } = {}): Promise<LocalRun> {
+  async execute(
+    machine: string,
+    input: unknown,
+    options: { executionName?: string; onEvent?: LocalEventListener } = {},
+  ): Promise<LocalRun> {
     try {
       return await this.interpreter.execute(machine, input, options);
     } finally {
@@ -164,7 +171,11 @@ export class LocalRegion {
    * deployment of its previous version with the same strategy, recorded as a
    * rollback of the original; resolves when it has ended.
    */
-  async rollback(deploymentId: string, requestedBy: string, options: { executionName?: string; emergency?: boolean } = {}): Promise<LocalRun> {
+  async rollback(
+    deploymentId: string,
+    requestedBy: string,
+    options: { executionName?: string; emergency?: boolean } = {},
+  ): Promise<LocalRun> {
     const started = await this.service.rollback(deploymentId, requestedBy, {
       ...(options.executionName ? { idempotencyKey: options.executionName } : {}),
       ...(options.emergency ? { emergency: true } : {}),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock } from '../../cli/local/clock.ts';
 import type { EventLog, LocalRun } from '#cli/local/interpreter.ts';
+import { SimulatedClock } from '../../cli/local/clock.ts';
 import type { Window } from '../../lambdas/core/spec.ts';
 import { checkWindow, waitTimestamp } from '../../lambdas/core/window.ts';
 import { blueGreenSpec, rollingSpec, startFlow } from './harness.ts';
