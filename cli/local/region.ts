@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { LocalCallbacks, LocalEvents } from '#adapters/local/callbacks.ts';
 import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '#adapters/local/fleet.ts';
@@ -66,6 +67,8 @@ export interface LocalRegionOptions {
  * service, as the API does in AWS.
  */
 export class LocalRegion {
+  /** The region's DynamoDB Local client, which every record store uses (the benchmark meters it). */
+  readonly db: DynamoDBDocumentClient;
   readonly records: RecordStores;
   readonly fleet: LocalFleet;
   readonly events = new LocalEvents();
@@ -82,7 +85,8 @@ export class LocalRegion {
 
   constructor(options: LocalRegionOptions) {
     const faults = options.faults ?? {};
-    this.records = dynamoRecords(localDocumentClient(options.endpoint, { throttles: faults.dynamoThrottles ?? 0 }), options.tableName);
+    this.db = localDocumentClient(options.endpoint, { throttles: faults.dynamoThrottles ?? 0 });
+    this.records = dynamoRecords(this.db, options.tableName);
     this.callbacks = new LocalCallbacks(options.callbackInbox);
     const onCommandFinished = (event: CommandStatusEvent) => {
       if (!options.dropCommandEvents) this.deliver(event);
