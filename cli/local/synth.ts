@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DeploymentTable } from '#lib/deployment-table.ts';
+import { RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
 import type { FunctionName } from '#registry';
-import { DeploymentTable } from '../../lib/deployment-table.ts';
-import { RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
 import type { StrategyName, SynthesizedFanOut, SynthesizedOrchestrator } from './synth-types.ts';
 
 export type { SynthesizedFanOut, SynthesizedOrchestrator } from './synth-types.ts';

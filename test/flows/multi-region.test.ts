@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LocalRegions, type LocalRegionsOptions } from '../../cli/local/regions.ts';
-import { createLocalFleet, type FleetFaults } from '../../cli/local/session.ts';
-import { synthesizeMultiRegion } from '../../cli/local/synth.ts';
-import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../../lambdas/core/regions.ts';
-import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
-import { systemClock } from '../../lambdas/ports.ts';
+import { LocalRegions, type LocalRegionsOptions } from '#cli/local/regions.ts';
+import { createLocalFleet, type FleetFaults } from '#cli/local/session.ts';
+import { synthesizeMultiRegion } from '#cli/local/synth.ts';
+import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '#core/regions.ts';
+import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
+import { systemClock } from '#ports';
 import { createDeploymentService } from '../../lambdas/service/deployments.ts';
 import { rollingSpec } from './harness.ts';
 
