@@ -148,23 +148,21 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
   });
   const dynamo = meterDynamoDb(orchestrator.db);
 
-  // Which function a state calls: for counting rounds and waves, not for progress.
-  const handlerOf = (state: string) => orchestrator.interpreter.functionOf(strategyName, state);
+  // Which function a state calls: for counting rounds and waves in the history (progress comes from the status events).
+  const functionOf = (state: string) => orchestrator.interpreter.functionOf(strategyName, state);
   const report = planned.length >= 20 ? Math.ceil(planned.length / 4) : Number.POSITIVE_INFINITY;
   let sent = 0;
   say(`${tag} ${scenario.label}, ${n(hosts)} hosts: ${planned.length} ${planned.length === 1 ? 'wave' : 'waves'} ...`);
   const started = performance.now();
+  orchestrator.events.onEvent((event) => {
+    if (event.detail.status !== 'WAVE_STARTED') return;
+    sent++;
+    if (sent % report === 0)
+      say(`${tag}   wave ${sent} of ${planned.length} sent (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  });
   const cpuAtStart = process.cpuUsage();
   try {
-    const run = await orchestrator.execute(strategyName, spec, {
-      executionName: `${app}-${tableName}`,
-      onEvent: (event) => {
-        if (event.type !== 'StateEntered' || handlerOf(event.state.name) !== 'sendCommand') return;
-        sent++;
-        if (sent % report === 0)
-          say(`${tag}   wave ${sent} of ${planned.length} sent (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-      },
-    });
+    const run = await orchestrator.execute(strategyName, spec, { executionName: `${app}-${tableName}` });
     const wallMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuAtStart);
     await fleet.whenIdle();
@@ -177,10 +175,10 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     );
     const entered = run.events.flatMap((e) => (e.type === 'StateEntered' && !localOnly(e.state.name) ? [e.state] : []));
     const retried = run.events.filter((e) => e.type === 'StateRetried' && e.state.type === 'Task').length;
-    const commandRounds = entered.filter((s) => handlerOf(s.name) === 'sendCommand').length;
+    const commandRounds = entered.filter((s) => functionOf(s.name) === 'sendCommand').length;
     const waits = entered.filter((s) => s.type === 'Wait').length;
     // Trips round the loop: the controls are checked before every wave (or traffic step) and once after the last.
-    const waves = Math.max(1, entered.filter((s) => handlerOf(s.name) === 'checkControls').length - 1);
+    const waves = Math.max(1, entered.filter((s) => functionOf(s.name) === 'checkControls').length - 1);
 
     const sendsPerWave = planned.map(() => 0);
     const idsPerWave: string[][] = planned.map(() => []);
@@ -196,7 +194,7 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     const largestTaskResult = Math.max(0, ...idsPerWave.map((commandIds) => jsonBytes({ commandIds })));
     const longestSendMs = Math.max(0, ...sendTimes.map((times) => (times.length > 1 ? Math.max(...times) - Math.min(...times) : 0)));
     const lostStatusEvents = run.events.filter(
-      (e) => e.type === 'StateFailed' && e.Error === 'States.Timeout' && handlerOf(e.state.name) === 'sendCommand',
+      (e) => e.type === 'StateFailed' && e.Error === 'States.Timeout' && functionOf(e.state.name) === 'sendCommand',
     ).length;
 
     // Each command's status event runs the callback once. Runs that found no token yet and were retried are
