@@ -80,7 +80,6 @@ export function fakeContext(name: string): Context {
 export class LocalInterpreter {
   private readonly handlers = new Map<FunctionName, Promise<LambdaHandler>>();
   private readonly running = new Map<string, { abort: () => void }>();
-  private readonly local = new WeakMap<StateMachineDefinition, Runnable & { validated: boolean }>();
 
   constructor(private readonly options: LocalInterpreterOptions) {}
 
@@ -173,14 +172,14 @@ export class LocalInterpreter {
     execution.abort();
   }
 
-  /** The definition as the interpreter runs it, made (and validated) once per machine. */
+  /** The definition as the interpreter runs it, made (and validated) once per synthesized definition in this process. */
   private localDefinition(machine: string): Runnable & { validated: boolean } {
     const source = this.options.machines.definitions[machine];
     if (!source) throw new Error(`no state machine ${machine} here`);
-    const known = this.local.get(source);
-    if (known) return known;
+    const known = RUNNABLE.get(source);
+    if (known) return { ...known, validated: true };
     const made = runnable(source);
-    this.local.set(source, { ...made, validated: true });
+    RUNNABLE.set(source, made);
     return { ...made, validated: false };
   }
 
@@ -249,6 +248,9 @@ interface Runnable {
   readonly definition: StateMachineDefinition;
   readonly timedByInput: ReadonlySet<string>;
 }
+
+/** Runnable copies of the synthesized definitions (they are not changed after synthesis), shared by every interpreter. */
+const RUNNABLE = new WeakMap<StateMachineDefinition, Runnable>();
 
 /** The longest wait a Task whose timeout comes from its input may have locally (the longest region timeout, plus a margin). */
 const INPUT_TIMEOUT_CEILING_SECONDS = 90_060;
