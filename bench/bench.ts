@@ -10,13 +10,13 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { createTable, localDynamoClient, startDynamoDbLocal } from '../cli/local/dynamodb.ts';
-import { LocalOrchestrator } from '../cli/local/runner.ts';
-import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER, localInstanceId, orchestratorDefinition } from '../cli/local/session.ts';
-import type { SynthesizedOrchestrator } from '../cli/local/synth.ts';
-import { LocalTraffic } from '../lambdas/adapters/local/traffic.ts';
-import { planWaves } from '../lambdas/core/plan.ts';
-import { type DeploymentSpecInput, parseSpec } from '../lambdas/core/spec.ts';
+import { LocalTraffic } from '#adapters/local/traffic.ts';
+import { createTable, localDynamoClient, startDynamoDbLocal } from '#cli/local/dynamodb.ts';
+import { LocalRegion } from '#cli/local/region.ts';
+import { LOCAL_BLUE_TG, LOCAL_GREEN_TG, LOCAL_LISTENER, localInstanceId, orchestratorDefinition } from '#cli/local/session.ts';
+import { type SynthesizedOrchestrator, strategyMachines } from '#cli/local/synth-types.ts';
+import { planWaves } from '#core/plan.ts';
+import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { bundlesSection, functionEntries, measureBundles } from './bundles.ts';
 import { chartSvg, renderPng } from './chart.ts';
 import { estimateCost, LAMBDA_MEMORY_MB, LAMBDA_TIME_MODEL_MS, lambdaGbSeconds, PRICES } from './cost.ts';
@@ -137,8 +137,8 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     ],
   });
   const fleet = new SimulatedFleet({ hosts: fleetHosts, commandMs: durations.commandMs });
-  const orchestrator = new LocalOrchestrator({
-    synthesized: ctx.synthesized,
+  const orchestrator = new LocalRegion({
+    machines: strategyMachines(ctx.synthesized),
     endpoint: ctx.endpoint,
     tableName,
     fleetDir: path.join(dir, 'fleet'),
@@ -147,25 +147,23 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     callbackTimeoutMs: LOST_EVENT_WAIT_MS,
     fleet: (onCommandFinished) => fleet.reportingTo(onCommandFinished),
   });
-  // The records' DynamoDB client is private to Records: the meter takes it by reflection and checks what it got.
-  const dynamo = meterDynamoDb(Reflect.get(orchestrator.records, 'db'));
+  const dynamo = meterDynamoDb(orchestrator.db);
 
-  const handlerOf = (state: string) => orchestrator.handlerOf(strategyName, state);
+  // Which function a state calls: for counting rounds and waves in the history (progress comes from the status events).
+  const functionOf = (state: string) => orchestrator.interpreter.functionOf(strategyName, state);
   const report = planned.length >= 20 ? Math.ceil(planned.length / 4) : Number.POSITIVE_INFINITY;
   let sent = 0;
   say(`${tag} ${scenario.label}, ${n(hosts)} hosts: ${planned.length} ${planned.length === 1 ? 'wave' : 'waves'} ...`);
   const started = performance.now();
+  orchestrator.events.onEvent((event) => {
+    if (event.detail.status !== 'WAVE_STARTED') return;
+    sent++;
+    if (sent % report === 0)
+      say(`${tag}   wave ${sent} of ${planned.length} sent (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  });
   const cpuAtStart = process.cpuUsage();
   try {
-    const run = await orchestrator.execute(strategyName, spec, {
-      executionName: `${app}-${tableName}`,
-      onEvent: (event) => {
-        if (event.type !== 'StateEntered' || handlerOf(event.state.name) !== 'sendCommand') return;
-        sent++;
-        if (sent % report === 0)
-          say(`${tag}   wave ${sent} of ${planned.length} sent (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-      },
-    });
+    const run = await orchestrator.execute(strategyName, spec, { executionName: `${app}-${tableName}` });
     const wallMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuAtStart);
     await fleet.whenIdle();
@@ -178,10 +176,10 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     );
     const entered = run.events.flatMap((e) => (e.type === 'StateEntered' && !localOnly(e.state.name) ? [e.state] : []));
     const retried = run.events.filter((e) => e.type === 'StateRetried' && e.state.type === 'Task').length;
-    const commandRounds = entered.filter((s) => handlerOf(s.name) === 'sendCommand').length;
+    const commandRounds = entered.filter((s) => functionOf(s.name) === 'sendCommand').length;
     const waits = entered.filter((s) => s.type === 'Wait').length;
     // Trips round the loop: the controls are checked before every wave (or traffic step) and once after the last.
-    const waves = Math.max(1, entered.filter((s) => handlerOf(s.name) === 'checkControls').length - 1);
+    const waves = Math.max(1, entered.filter((s) => functionOf(s.name) === 'checkControls').length - 1);
 
     const sendsPerWave = planned.map(() => 0);
     const idsPerWave: string[][] = planned.map(() => []);
@@ -197,7 +195,7 @@ async function runOne(ctx: Context, scenario: Scenario, hosts: number, durations
     const largestTaskResult = Math.max(0, ...idsPerWave.map((commandIds) => jsonBytes({ commandIds })));
     const longestSendMs = Math.max(0, ...sendTimes.map((times) => (times.length > 1 ? Math.max(...times) - Math.min(...times) : 0)));
     const lostStatusEvents = run.events.filter(
-      (e) => e.type === 'StateFailed' && e.Error === 'States.Timeout' && handlerOf(e.state.name) === 'sendCommand',
+      (e) => e.type === 'StateFailed' && e.Error === 'States.Timeout' && functionOf(e.state.name) === 'sendCommand',
     ).length;
 
     // Each command's status event runs the callback once. Runs that found no token yet and were retried are

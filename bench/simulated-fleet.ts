@@ -21,10 +21,10 @@ import {
   type ServiceInputTypes as SsmInput,
   type ServiceOutputTypes as SsmOutput,
 } from '@aws-sdk/client-ssm';
-import { CloudWatchAlarms } from '../lambdas/adapters/aws/cloudwatch.ts';
-import { SsmFleet, SsmInventory } from '../lambdas/adapters/aws/ssm.ts';
-import type { CommandStatusEvent } from '../lambdas/adapters/local/fleet.ts';
-import type { Alarms, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../lambdas/ports.ts';
+import { CloudWatchAlarms } from '#adapters/aws/cloudwatch.ts';
+import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
+import type { CommandStatusEvent } from '#adapters/local/fleet.ts';
+import type { Alarms, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '#ports';
 
 /** A host of the simulated fleet: an SSM managed instance, always online. */
 export interface SimulatedHost {

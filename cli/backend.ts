@@ -5,15 +5,15 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { CloudWatchAlarms } from '#adapters/aws/cloudwatch.ts';
+import { SfnExecutions } from '#adapters/aws/executions.ts';
+import { dynamoRecords } from '#adapters/aws/records/index.ts';
+import { SfnCallbacks } from '#adapters/aws/sfn.ts';
+import { SsmInventory } from '#adapters/aws/ssm.ts';
+import { LocalCallbacks } from '#adapters/local/callbacks.ts';
+import { LocalAlarms, LocalFleet } from '#adapters/local/fleet.ts';
 import { createDeploymentService, type DeploymentService } from '#app/deployments.ts';
-import { CloudWatchAlarms } from '../lambdas/adapters/aws/cloudwatch.ts';
-import { SfnExecutions } from '../lambdas/adapters/aws/executions.ts';
-import { dynamoRecords } from '../lambdas/adapters/aws/records/index.ts';
-import { SfnCallbacks } from '../lambdas/adapters/aws/sfn.ts';
-import { SsmInventory } from '../lambdas/adapters/aws/ssm.ts';
-import { LocalCallbacks } from '../lambdas/adapters/local/callbacks.ts';
-import { LocalAlarms, LocalFleet } from '../lambdas/adapters/local/fleet.ts';
-import { type Alarms, type Executions, type Inventory, type RecordStores, systemClock } from '../lambdas/ports.ts';
+import { type Alarms, type Executions, type Inventory, type RecordStores, systemClock } from '#ports';
 import { createTable, localDocumentClient, tableExists } from './local/dynamodb.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
 import { BadInput } from './spec-input.ts';
@@ -51,12 +51,34 @@ const StackOutputs = z.object({
     .pipe(z.record(z.string(), z.string().startsWith('arn:'))),
 });
 
-/** Local mode has no StartExecution outside `deploy`, `rollback` and `serve`, which run the machines themselves. */
-const noExecutions: Executions = {
-  start: async () => {
-    throw new Error('local executions run in the process of `deployctl deploy --local`, `rollback --local` or `serve --local`');
-  },
-};
+/**
+ * StartExecution for a local command: the first start opens the local region
+ * (the synthesized machines, from the synthesis cache) and runs the execution
+ * in this process on its interpreter; `close()` waits for every execution
+ * started here to end, since nothing else would run it.
+ */
+function localExecutions(workspace: Workspace): Executions & { close(): Promise<void> } {
+  let session: Promise<import('./local/session.ts').LocalSession> | undefined;
+  return {
+    async start(machine, name, input) {
+      session ??= import('./local/session.ts').then(({ startLocalSession }) =>
+        startLocalSession({
+          fleetDir: workspace.fleetDir,
+          endpoint: workspace.endpoint,
+          tableName: workspace.tableName,
+          callbackInbox: workspace.inbox,
+        }),
+      );
+      return (await session).region.executions.start(machine, name, input);
+    },
+    async close() {
+      if (!session) return;
+      const opened = await session;
+      await opened.region.executions.settle();
+      await opened.close();
+    },
+  };
+}
 
 /** The backend for a command: local (the state folder) or AWS (the stack's table and machines, with the profile and region). */
 export async function openBackend(options: TargetOptions): Promise<Backend> {
@@ -73,15 +95,20 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
       await createTable(workspace.endpoint, workspace.tableName, await cachedTable());
     }
     const records = dynamoRecords(localDocumentClient(workspace.endpoint), workspace.tableName);
+    const executions = localExecutions(workspace);
     const service = createDeploymentService({
       ...records,
-      executions: noExecutions,
+      executions,
       callbacks: new LocalCallbacks(workspace.inbox),
       clock: systemClock,
     });
     const inventory = new LocalFleet({ dir: workspace.fleetDir, documents: {}, onCommandFinished: () => undefined });
     const alarms = new LocalAlarms(workspace.fleetDir);
-    return { mode: 'local', service, records, inventory, alarms, workspace, close: () => workspace.close() };
+    const close = async () => {
+      await executions.close();
+      await workspace.close();
+    };
+    return { mode: 'local', service, records, inventory, alarms, workspace, close };
   }
   return awsBackend(options);
 }

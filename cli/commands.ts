@@ -1,15 +1,14 @@
 import { userInfo } from 'node:os';
+import { LocalEvents } from '#adapters/local/callbacks.ts';
 import { closeDeployment } from '#app/close.ts';
-import type { ControlRequest } from '#app/control.ts';
-import type { DeploymentView } from '#app/deployments.ts';
+import type { DeploymentService, DeploymentView } from '#app/deployments.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, PlanRefused, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
-import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
-import { bakeSecondsFor, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
-import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '../lambdas/core/records.ts';
-import { type RegionView, regionViews } from '../lambdas/core/regions.ts';
-import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
-import { checkWindow } from '../lambdas/core/window.ts';
-import { systemClock } from '../lambdas/ports.ts';
+import { bakeSecondsFor, planWaves, trafficPlan } from '#core/plan.ts';
+import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from '#core/records.ts';
+import { type RegionView, regionViews } from '#core/regions.ts';
+import { DeploymentSpec, toFieldErrors } from '#core/spec.ts';
+import { checkWindow } from '#core/window.ts';
+import { systemClock } from '#ports';
 import type { Backend } from './backend.ts';
 import { DEFAULT_LOCAL_HOSTS, localInstanceId, readHosts } from './local/fleet-setup.ts';
 import { BadInput } from './spec-input.ts';
@@ -250,6 +249,9 @@ export async function history(
 }
 
 /** approve / reject / abort / pause / resume. */
+/** approve, reject, abort, pause or resume, as the service takes it. */
+type ControlRequest = Parameters<DeploymentService['control']>[0];
+
 export async function control(backend: Backend, out: Output, request: ControlRequest): Promise<number> {
   if (request.action === 'abort' && backend.workspace) {
     const ended = await abortStranded(backend, request);

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { startChecks } from '#app/deployments.ts';
-import { Locked } from '#core/errors.ts';
-import type { DeploymentRecord } from '../lambdas/core/records.ts';
-import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '../lambdas/core/regions.ts';
-import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
-import type { RecordStores } from '../lambdas/ports.ts';
+import type { StartResult } from '#app/deployments.ts';
+import { IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
+import type { DeploymentRecord } from '#core/records.ts';
+import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '#core/regions.ts';
+import { manualRollbackSpec } from '#core/rollback.ts';
+import { DeploymentSpec, type FieldError, toFieldErrors } from '#core/spec.ts';
 import { osUser } from './commands.ts';
 import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
+import type { LocalRun } from './local/interpreter.ts';
+import { deploymentProgress, seconds } from './local/progress.ts';
+import type { LocalRegion } from './local/region.ts';
 import { LocalRegions, type LocalRegionsOptions } from './local/regions.ts';
-import type { EventLog, LocalRun } from './local/runner.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace } from './local/workspace.ts';
 import { BadInput } from './spec-input.ts';
@@ -40,21 +42,57 @@ export interface LocalDeployResult {
   readonly record: DeploymentRecord | undefined;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
+/** `rollback --local`: which finished deployment to undo, who asks, and whether it is an emergency. */
+export interface LocalRollbackRequest {
+  readonly rollbackOf: string;
+  readonly by: string;
+  readonly emergency: boolean;
 }
 
 /**
  * `deployctl deploy --local`: validates the spec (nothing starts if it is
- * invalid), builds a local fleet for it, runs the rolling state machine
- * and prints progress wave by wave.
+ * invalid), builds a local fleet for it, starts it through the deployments
+ * service (the API's start: the same checks, the same refusals) on the local
+ * interpreter and prints progress from its status events.
  */
-export async function deployLocal(
-  input: Record<string, unknown> | ((records: RecordStores) => Promise<Record<string, unknown>>),
+export async function deployLocal(input: Record<string, unknown>, options: LocalDeployOptions): Promise<LocalDeployResult> {
+  const spec = validate(input);
+  if (isMultiRegion(spec)) return deployRegionsLocal(input, options);
+  // The id is chosen here, as the service would, so that the lines can name it before the first event.
+  const rawSpec = { ...input, deploymentId: spec.deploymentId ?? randomUUID() };
+  return runLocal(
+    options,
+    async () => spec,
+    (region) => region.service.start(rawSpec),
+  );
+}
+
+/**
+ * `deployctl rollback --local`: a new deployment of a finished one's previous
+ * version, started through the deployments service's rollback, followed as
+ * `deploy --local` follows a deployment.
+ */
+export async function rollbackLocal(request: LocalRollbackRequest, options: LocalDeployOptions): Promise<LocalDeployResult> {
+  return runLocal(
+    options,
+    async (region) =>
+      refused(async () =>
+        DeploymentSpec.parse(
+          manualRollbackSpec(await region.records.deployments.getDeployment(request.rollbackOf), request.by, {
+            emergency: request.emergency,
+          }),
+        ),
+      ),
+    (region) => region.service.rollback(request.rollbackOf, request.by, { emergency: request.emergency }),
+  );
+}
+
+/** Opens the folder and the local region, makes the fleet ready for `fleetSpec`, starts, and follows the run to its end. */
+async function runLocal(
   options: LocalDeployOptions,
+  fleetSpec: (region: LocalRegion) => Promise<DeploymentSpec>,
+  start: (region: LocalRegion) => Promise<StartResult>,
 ): Promise<LocalDeployResult> {
-  if (typeof input === 'object' && isMultiRegion(validate(input))) return deployRegionsLocal(input, options);
-  const print = options.print;
   const workspace = await openWorkspace({
     stateDir: options.stateDir,
     ...(options.dynamoEndpoint ? { dynamoEndpoint: options.dynamoEndpoint } : {}),
@@ -70,22 +108,10 @@ export async function deployLocal(
       tableName: workspace.tableName,
       callbackInbox: workspace.inbox,
     });
-    const rawSpec = typeof input === 'object' ? input : await input(session.orchestrator.records);
-    const spec = validate(rawSpec);
-    const id = spec.deploymentId ?? randomUUID();
+    const region = session.region;
+    const spec = await fleetSpec(region);
     if (options.resetFleet && (await workspace.anyRunning())) {
       throw new BadInput('--reset-fleet: another local process runs a deployment on this fleet; wait for it or abort it first');
-    }
-    const existing = await startChecks(session.orchestrator.records, spec, id, new Date()).catch((error: unknown) => {
-      if (!(error instanceof Locked)) throw error;
-      throw new BadInput(
-        `${error.message}; nothing was started. Follow it with \`deployctl watch --local ${error.holder}\` or abort it with \`deployctl abort --local ${error.holder}\``,
-      );
-    });
-    if (existing) {
-      throw new BadInput(
-        `deployment ${id} exists already (${existing.status}); nothing was started. Follow it with \`deployctl watch --local ${id}\`, or give a new --deployment-id`,
-      );
     }
     let hosts: string[];
     try {
@@ -98,17 +124,33 @@ export async function deployLocal(
       if (error instanceof FleetMismatch) throw new BadInput(error.message);
       throw error;
     }
-    print(
+    options.print(
       `deployctl: ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} on ${hosts.length} local hosts`,
     );
-    print(`  state: ${workspace.stateDir} (fleet, DynamoDB Local data; kept between commands)`);
-    print(`  state machine synthesized from the CDK stack; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`);
-    await workspace.running(id);
-    const result = await runWithProgress(session, spec, { ...rawSpec, deploymentId: id }, id, options, (handler) => {
+    options.print(`  state: ${workspace.stateDir} (fleet, DynamoDB Local data; kept between commands)`);
+    options.print(
+      `  state machine synthesized from the CDK stack; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`,
+    );
+    const watching = followLocal(region, options, (handler) => {
       onInterrupt = handler;
     });
+    const begin = Date.now();
+    const result = await refused(() => start(region));
+    if (!result.started) {
+      throw new BadInput(
+        `deployment ${result.deploymentId} exists already (${String(result.status)}); nothing was started. Follow it with \`deployctl watch --local ${result.deploymentId}\`, or give a new --deployment-id`,
+      );
+    }
+    const id = result.deploymentId;
+    await workspace.running(id);
+    const run = region.executions.run(id);
+    if (!run) throw new Error(`deployment ${id} did not start in this process`);
+    const ended = await run.finally(() => watching.stop());
+    await watching.printed();
     await workspace.finished(id);
-    return result;
+    const record = await region.record(id).catch(() => undefined);
+    printEnd(options.print, ended, record, Date.now() - begin);
+    return { run: ended, record };
   } finally {
     if (onInterrupt) process.off('SIGINT', onInterrupt);
     await session?.close();
@@ -116,48 +158,89 @@ export async function deployLocal(
   }
 }
 
+/** The last line: the record's status and reason, and the failed pre-checks. */
+function printEnd(print: (line: string) => void, run: LocalRun, record: DeploymentRecord | undefined, tookMs: number): void {
+  const status = record?.status ?? run.status;
+  const reason = record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : '';
+  print(`${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(tookMs)}${reason}`);
+  if (record?.checks?.some((c) => !c.passed)) {
+    for (const check of record.checks) print(`    ${check.passed ? '✓' : '✗'} ${check.name}: ${check.reason}`);
+  }
+}
+
+function invalidSpec(fields: readonly FieldError[]): BadInput {
+  return new BadInput(
+    `the deployment spec is invalid; nothing was started:\n${fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}`,
+  );
+}
+
 function validate(rawSpec: Record<string, unknown>): DeploymentSpec {
   const parsed = DeploymentSpec.safeParse(rawSpec);
-  if (!parsed.success) {
-    const fields = toFieldErrors(parsed.error);
-    throw new BadInput(
-      `the deployment spec is invalid; nothing was started:\n${fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}`,
-    );
-  }
+  if (!parsed.success) throw invalidSpec(toFieldErrors(parsed.error));
   return parsed.data;
 }
 
-/** Runs the execution in this process with progress lines; Ctrl-C asks for an abort. */
-async function runWithProgress(
-  session: LocalSession,
-  spec: DeploymentSpec,
-  rawSpec: Record<string, unknown>,
-  deploymentId: string,
-  options: LocalDeployOptions,
-  onSigint: (handler: () => void) => void,
-): Promise<LocalDeployResult> {
+/** The service's refusals as the CLI's clear messages (exit 2): nothing was started. */
+async function refused<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof SpecRejected) throw invalidSpec(error.fieldErrors);
+    if (error instanceof Locked) {
+      throw new BadInput(
+        `${error.message}; nothing was started. Follow it with \`deployctl watch --local ${error.holder}\` or abort it with \`deployctl abort --local ${error.holder}\``,
+      );
+    }
+    if (error instanceof IdTaken || error instanceof RollbackRefused || error instanceof RecordNotFound) {
+      throw new BadInput(`${error.message}; nothing was started`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Follows the local region's status events: progress lines, approvals (given
+ * by --auto-approve, asked at the terminal, or awaited from `deployctl
+ * approve` / the API; an open prompt is withdrawn when the gate is answered
+ * elsewhere or the run ends), and Ctrl-C, which asks for an abort.
+ */
+function followLocal(region: LocalRegion, options: LocalDeployOptions, onSigint: (handler: () => void) => void) {
   const print = options.print;
-  const orchestrator = session.orchestrator;
-  const strategy = spec.strategy.type;
-  const greenShares = spec.strategy.type === 'blueGreen' ? spec.strategy.trafficSteps : [];
-  // Approvals: given by --auto-approve, asked at the terminal, or awaited from `deployctl approve` / the API.
-  // An open terminal prompt is withdrawn when the gate is answered elsewhere or the run ends.
+  const progress = deploymentProgress(region.records, print);
   const openPrompts = new Set<AbortController>();
   const withdrawPrompts = () => {
     for (const prompt of openPrompts) prompt.abort();
     openPrompts.clear();
   };
-  orchestrator.events.onEvent((event) => {
-    if (event.detail.status !== 'AWAITING_APPROVAL') return;
-    const id = String(event.detail.deploymentId);
+  let current: string | undefined;
+  // Ctrl-C asks for an abort (the hosts already changed roll back); a second Ctrl-C quits at once.
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    print('  ! abort requested (Ctrl-C again to quit now): stopping after the current wave and rolling back');
+    if (current) void region.control({ deploymentId: current, action: 'abort', by: osUser(), comment: 'Ctrl-C' }).catch(() => undefined);
+  };
+  let following = true;
+  region.events.onEvent((event) => {
+    if (!following) return;
+    const id = event.detail.deploymentId;
+    current = id;
+    progress.onEvent(event);
+    if (event.detail.status !== 'AWAITING_APPROVAL') {
+      withdrawPrompts();
+      return;
+    }
     const wave = Number(event.detail.wave) + 1;
     const asking = new AbortController();
     openPrompts.add(asking);
-    decide(id, wave, options.autoApprove, print, asking.signal, () => onInterrupt())
+    void progress
+      .printed()
+      .then(() => decide(id, wave, options.autoApprove, print, asking.signal, onInterrupt))
       .then(async (decision) => {
         openPrompts.delete(asking);
         if (!decision) return;
-        await orchestrator.control({
+        await region.control({
           deploymentId: id,
           by: decision.by,
           action: decision.approve ? 'approve' : 'reject',
@@ -167,88 +250,15 @@ async function runWithProgress(
       // Someone else may have answered first.
       .catch((error: unknown) => print(`    (${(error as Error).message})`));
   });
-  // Ctrl-C asks for an abort (the hosts already changed roll back); a second Ctrl-C quits at once.
-  let interrupted = false;
-  const onInterrupt = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    print('  ! abort requested (Ctrl-C again to quit now): stopping after the current wave and rolling back');
-    void orchestrator.control({ deploymentId, action: 'abort', by: osUser(), comment: 'Ctrl-C' });
-  };
   process.on('SIGINT', onInterrupt);
   onSigint(onInterrupt);
-  {
-    const begin = Date.now();
-    let waveStarted = begin;
-    let waveCount = 0;
-    const caught = new Set<string>();
-    const onEvent = (event: EventLog) => {
-      if (!('state' in event)) return;
-      const handler = orchestrator.handlerOf(strategy, event.state.name);
-      if (event.type === 'StateEntered' && handler === 'sendCommand') waveStarted = Date.now();
-      // A caught error still exits the state; its progress line is the failure's, printed at the end.
-      if (event.type === 'StateCaught') caught.add(event.state.name);
-      if (event.type !== 'StateExited' || caught.delete(event.state.name)) return;
-      const out = event.state.output as Record<string, unknown> | undefined;
-      switch (handler) {
-        case 'validateSpec':
-          print(`  ✓ spec valid, lock on ${spec.app}/${spec.environment} taken (deployment ${deploymentId})`);
-          break;
-        case 'planWaves':
-          waveCount = Number(out?.waveCount);
-          print(
-            strategy === 'blueGreen'
-              ? `  ✓ planned: ${String(out?.hostCount)} green hosts, then traffic in ${greenShares.length} step(s): ${greenShares.join('% → ')}%`
-              : `  ✓ planned ${waveCount} waves over ${String(out?.hostCount)} hosts`,
-          );
-          break;
-        case 'runPreChecks':
-          if (out?.windowOpensAt) print(`  ⏸ window closed: waiting until ${String(out.windowOpensAt)} (local mode skips ahead)`);
-          else print('  ✓ pre-checks passed: hosts online, window open, alarms quiet');
-          break;
-        case 'evaluateWave': {
-          if (out?.outcome) {
-            print(`  ↩ ${String(out.reason)}`);
-          } else if (event.state.name.includes('Validation')) {
-            if (spec.strategy.type === 'blueGreen' && !spec.strategy.validationCommand) break;
-            print(`  ${out?.verdict === 'failed' ? '✗' : '✓'} validation on green${out?.reason ? ` — ${String(out.reason)}` : ''}`);
-          } else {
-            const wave = Number(out?.wave);
-            const mark = out?.verdict === 'failed' ? '✗' : '✓';
-            print(
-              `  ${mark} wave ${wave}/${waveCount}: ${String(out?.succeeded)} hosts done, ${String(out?.failed)} failed so far (${seconds(Date.now() - waveStarted)})${out?.reason ? ` — ${String(out.reason)}` : ''}`,
-            );
-          }
-          break;
-        }
-        case 'checkAlarms':
-          print('    alarms quiet after bake');
-          break;
-        case 'shiftTraffic': {
-          const green = greenShares[Number(out?.trafficStep) - 1] ?? 100;
-          print(`  ⇄ traffic: green ${green}% / blue ${100 - green}%`);
-          break;
-        }
-        case 'switchBack':
-          print('  ↩ all traffic switched back to blue');
-          break;
-        case 'awaitGate':
-          withdrawPrompts();
-          if (event.state.name.includes('Paused')) print('    resumed');
-          break;
-      }
-    };
-    const run = await orchestrator.execute(strategy, { ...rawSpec }, { onEvent, executionName: deploymentId }).finally(withdrawPrompts);
-    const record = await orchestrator.record(deploymentId).catch(() => undefined);
-    const status = record?.status ?? run.status;
-    print(
-      `${status === 'SUCCEEDED' ? '✓' : '✗'} ${status} in ${seconds(Date.now() - begin)}${record?.reason ? `: ${record.reason}` : run.cause && !record ? `: ${run.cause}` : ''}`,
-    );
-    if (record?.checks?.some((c) => !c.passed)) {
-      for (const check of record.checks) print(`    ${check.passed ? '✓' : '✗'} ${check.name}: ${check.reason}`);
-    }
-    return { run, record };
-  }
+  return {
+    printed: () => progress.printed(),
+    stop() {
+      following = false;
+      withdrawPrompts();
+    },
+  };
 }
 
 interface Decision {
@@ -343,20 +353,18 @@ async function deployRegionsLocal(rawSpec: Record<string, unknown>, options: Loc
       controlTable: workspace.tableName,
       regions,
     });
-    const existing = await startChecks(local.records, spec, id, new Date()).catch((error: unknown) => {
-      if (!(error instanceof Locked)) throw error;
-      throw new BadInput(`${error.message}; nothing was started`);
-    });
-    if (existing) {
-      throw new BadInput(`deployment ${id} exists already (${existing.status}); nothing was started. Give a new --deployment-id`);
-    }
     print(
       `deployctl: multi-region ${spec.strategy.type} deployment of ${spec.app} ${spec.version} to ${spec.environment} in ${waves.length} region wave(s): ${waves.map((w) => w.join(' + ')).join(' → ')}`,
     );
     print(`  state: ${workspace.stateDir}; each region has its own local fleet and table (${names.map(tableOf).join(', ')})`);
     print(`  state machines synthesized from the CDK stacks; DynamoDB Local at ${workspace.endpoint} (${seconds(Date.now() - started)})`);
+    followRegions(local, spec, options, waves, hosts, tableOf);
+    const result = await refused(() => (local as LocalRegions).service.start({ ...rawSpec, deploymentId: id }));
+    if (!result.started) {
+      throw new BadInput(`deployment ${id} exists already (${String(result.status)}); nothing was started. Give a new --deployment-id`);
+    }
     await workspace.running(id);
-    const run = await runRegionsWithProgress(local, spec, { ...rawSpec, deploymentId: id }, id, options, waves, hosts, tableOf);
+    const run = await local.finished(id);
     await workspace.finished(id);
     const record = await local.records.deployments.getDeployment(id).catch(() => undefined);
     const status = record?.status ?? run.status;
@@ -370,17 +378,15 @@ async function deployRegionsLocal(rawSpec: Record<string, unknown>, options: Loc
   }
 }
 
-/** Runs the fan-out with a line per region wave, per region's request, waves and end. */
-async function runRegionsWithProgress(
+/** A line per region wave (and the bake before it), per region's request, waves and end: from the bus and the regions' status events. */
+function followRegions(
   local: LocalRegions,
   spec: DeploymentSpec,
-  rawSpec: Record<string, unknown>,
-  deploymentId: string,
   options: LocalDeployOptions,
   waves: string[][],
   hosts: Readonly<Record<string, number>>,
   tableOf: (region: string) => string,
-): Promise<LocalRun> {
+): void {
   const print = options.print;
   const requestedAt = new Map<string, number>();
   const announced = new Set<number>();
@@ -391,6 +397,7 @@ async function runRegionsWithProgress(
       const wave = waves.findIndex((w) => w.includes(region));
       if (phase === 'deploy' && !announced.has(wave)) {
         announced.add(wave);
+        if (wave > 0) print(`    bake between region waves: ${String(spec.regionPolicy?.bakeSeconds ?? 0)}s (locally 0 s)`);
         print(`  region wave ${wave + 1}/${waves.length}: ${waves[wave]?.join(', ')}`);
       }
       requestedAt.set(key, Date.now());
@@ -407,8 +414,8 @@ async function runRegionsWithProgress(
       );
     }
   });
-  for (const [region, orchestrator] of local.orchestrators) {
-    orchestrator.events.onEvent((event) => {
+  for (const [region, regional] of local.regions) {
+    regional.events.onEvent((event) => {
       const { status } = event.detail;
       const id = String(event.detail.deploymentId);
       if (status === 'WAVE_COMPLETED') {
@@ -422,7 +429,7 @@ async function runRegionsWithProgress(
         const wave = Number(event.detail.wave) + 1;
         if (options.autoApprove) {
           print(`      ${region}: wave ${wave} approved by ${options.autoApprove} (--auto-approve)`);
-          void orchestrator.control({ deploymentId: id, by: options.autoApprove, action: 'approve' }).catch((error: unknown) => {
+          void regional.control({ deploymentId: id, by: options.autoApprove, action: 'approve' }).catch((error: unknown) => {
             print(`      (${(error as Error).message})`);
           });
         } else {
@@ -431,10 +438,4 @@ async function runRegionsWithProgress(
       }
     });
   }
-  const onEvent = (event: EventLog) => {
-    if (event.type === 'StateEntered' && 'state' in event && event.state.name === 'Bake Between Region Waves') {
-      print(`    bake between region waves: ${String(spec.regionPolicy?.bakeSeconds ?? 0)}s (locally 0 s)`);
-    }
-  };
-  return local.execute(rawSpec, { executionName: deploymentId, onEvent });
 }

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { manualRollbackSpec } from '../lambdas/core/rollback.ts';
 import { type Backend, openBackend, type TargetOptions } from './backend.ts';
 import * as commands from './commands.ts';
 import { EXIT, osUser, output, refusalsAsBadInput, summary } from './commands.ts';
@@ -9,6 +8,8 @@ import { metrics, sinceFlag } from './metrics.ts';
 /** Local runs synthesize the stack: loaded only by the commands that run a deployment here. */
 const deployLocal: typeof import('./deploy-local.ts').deployLocal = async (...args) =>
   (await import('./deploy-local.ts')).deployLocal(...args);
+const rollbackLocal: typeof import('./deploy-local.ts').rollbackLocal = async (...args) =>
+  (await import('./deploy-local.ts')).rollbackLocal(...args);
 
 import { BadInput, specFromInput } from './spec-input.ts';
 
@@ -435,13 +436,7 @@ Examples:
         const out = output(json);
         const emergency = Boolean(opts.emergency);
         if (opts.local) {
-          const { run, record } = await deployLocal(
-            async (records) =>
-              refusalsAsBadInput(async () => ({
-                ...manualRollbackSpec(await records.deployments.getDeployment(id), who(opts), { emergency }),
-              })),
-            localRunOptions(opts, json, out.line),
-          );
+          const { run, record } = await rollbackLocal({ rollbackOf: id, by: who(opts), emergency }, localRunOptions(opts, json, out.line));
           if (json) out.result({ execution: { name: run.executionName, status: run.status, error: run.error }, record });
           else if (record) out.line(JSON.stringify(summary(record), null, 2));
           return record?.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;

@@ -1,6 +1,6 @@
+import { type Band, computeDora, type DoraMetrics, parseSince } from '#core/dora.ts';
 import { InvalidSince } from '#core/errors.ts';
-import { type Band, computeDora, type DoraMetrics, parseSince } from '../lambdas/core/dora.ts';
-import type { Release } from '../lambdas/core/records.ts';
+import type { Release } from '#core/records.ts';
 import type { Backend } from './backend.ts';
 import { EXIT, type Output, table } from './commands.ts';
 import { BadInput } from './spec-input.ts';

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createDeploymentService, type DeploymentService } from '#app/deployments.ts';
-import type { DeploymentSpec } from '../lambdas/core/spec.ts';
-import { type ApiOptions, createApi, MAX_BODY_BYTES, resolveRoute } from '../lambdas/handlers/api.ts';
-import { type Executions, systemClock } from '../lambdas/ports.ts';
+import type { DeploymentService } from '#app/deployments.ts';
+import type { DeploymentSpec } from '#core/spec.ts';
+import { type ApiOptions, createApi, MAX_BODY_BYTES, resolveRoute } from '#handlers/api.ts';
 import { osUser } from './commands.ts';
-import { LocalExecutions } from './local/executions.ts';
 import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
@@ -271,45 +269,33 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
       callbackInbox: workspace.inbox,
       ...(options.bakeMs !== undefined ? { bakeMs: options.bakeMs } : {}),
     });
-    const orchestrator = session.orchestrator;
-    const local = new LocalExecutions(orchestrator);
+    const region = session.region;
     const running = new Set<string>();
-    // StartExecution, plus the bookkeeping that lets `deployctl approve --local` find this process, and a line when it ends.
-    const executions: Executions = {
-      async start(strategy, name, input) {
-        const started = await local.start(strategy, name, input);
-        const run = local.run(name);
-        if (run && !running.has(name)) {
-          running.add(name);
-          await workspace.running(name);
-          void run
-            .then(async (finished) => {
-              const record = await orchestrator.record(name).catch(() => undefined);
-              options.log?.(`deployment ${name} ended ${record?.status ?? finished.status}${record?.reason ? `: ${record.reason}` : ''}`);
-            })
-            .catch(() => undefined)
-            .finally(async () => {
-              running.delete(name);
-              await workspace.finished(name).catch(() => undefined);
-            });
-        }
-        return started;
-      },
-    };
-    // Real time for lock checks and controls: a window wait's simulated skip ahead belongs to its execution.
-    const service = createDeploymentService({
-      ...orchestrator.records,
-      executions,
-      callbacks: orchestrator.callbacks,
-      clock: systemClock,
+    // The bookkeeping that lets `deployctl approve --local` find this process, and a line when a deployment ends.
+    region.executions.onStarted(async (name, run) => {
+      if (running.has(name)) return;
+      running.add(name);
+      await workspace.running(name);
+      void run
+        .then(async (finished) => {
+          const record = await region.record(name).catch(() => undefined);
+          options.log?.(`deployment ${name} ended ${record?.status ?? finished.status}${record?.reason ? `: ${record.reason}` : ''}`);
+        })
+        .catch(() => undefined)
+        .finally(async () => {
+          running.delete(name);
+          await workspace.finished(name).catch(() => undefined);
+        });
     });
+    // The API's start, rollback and controls: the local region's deployments service over StartExecution in this process.
+    const service = region.service;
     const beforeStart = async (spec: DeploymentSpec) => {
       const hosts = await readHosts(workspace.fleetDir);
       // Another process may have added hosts since this one read the folder.
-      orchestrator.fleet.reload();
+      region.fleet.reload();
       if (hosts.some((h) => h.tags.app === spec.app && h.tags.environment === spec.environment)) return;
       const created = await prepareLocalFleet(workspace.fleetDir, spec);
-      orchestrator.fleet.reload();
+      region.fleet.reload();
       options.log?.(`local fleet: ${created.length} new hosts for ${spec.app}/${spec.environment}`);
     };
     const server = await serveLocal({
@@ -326,18 +312,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
       service,
       session: opened,
       workspace,
-      settle: () => local.settle(),
+      settle: () => region.executions.settle(),
       close() {
         closing ??= (async () => {
           await server.close();
           for (const name of running) {
             try {
-              orchestrator.stop(name);
+              region.stop(name);
             } catch {
               // It ended meanwhile.
             }
           }
-          await local.settle();
+          await region.executions.settle();
           await opened.close();
           await workspace.close();
         })();

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { DeploymentSpecInput } from '../lambdas/core/spec.ts';
+import type { DeploymentSpecInput } from '#core/spec.ts';
 
 /** The spec flags `deployctl deploy` takes; each overrides the file's value. */
 export interface SpecFlags {

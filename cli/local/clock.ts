@@ -1,4 +1,4 @@
-import type { Clock } from '../../lambdas/ports.ts';
+import type { Clock } from '#ports';
 
 /**
  * Local mode's time: the system clock plus an offset that only grows. A Wait

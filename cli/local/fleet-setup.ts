@@ -1,10 +1,10 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { DISCONNECT_MARKER, LocalFleet, type LocalHost } from '../../lambdas/adapters/local/fleet.ts';
-import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
-import { DEFAULT_MANAGED_TAG } from '../../lambdas/core/managed-tag.ts';
-import { planWaves } from '../../lambdas/core/plan.ts';
-import type { DeploymentSpec } from '../../lambdas/core/spec.ts';
+import { DISCONNECT_MARKER, LocalFleet, type LocalHost } from '#adapters/local/fleet.ts';
+import { LocalTraffic } from '#adapters/local/traffic.ts';
+import { DEFAULT_MANAGED_TAG } from '#core/managed-tag.ts';
+import { planWaves } from '#core/plan.ts';
+import type { DeploymentSpec } from '#core/spec.ts';
 
 /** Faults to plant in a local fleet. */
 export interface FleetFaults {

@@ -1,7 +1,7 @@
 import { createTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb.ts';
-import { LocalOrchestrator, type LocalOrchestratorOptions } from './runner.ts';
-import type { SynthesizedOrchestrator } from './synth.ts';
+import { LocalRegion, type LocalRegionOptions } from './region.ts';
 import { cachedOrchestrator } from './synth-cache.ts';
+import { type SynthesizedOrchestrator, strategyMachines } from './synth-types.ts';
 
 export {
   createLocalFleet,
@@ -16,7 +16,8 @@ export {
 } from './fleet-setup.ts';
 
 export interface LocalSession {
-  readonly orchestrator: LocalOrchestrator;
+  /** The local region: its interpreter, ports, StartExecution and deployments service. */
+  readonly region: LocalRegion;
   readonly dynamo: LocalDynamo | undefined;
   close(): Promise<void>;
 }
@@ -34,22 +35,23 @@ export function orchestratorDefinition(): Promise<SynthesizedOrchestrator> {
 
 /**
  * Starts what local mode needs: the synthesized state machines, DynamoDB
- * Local (started here unless an endpoint is given) with the table.
+ * Local (started here unless an endpoint is given) with the table, and the
+ * local region that runs them.
  */
 export async function startLocalSession(
-  options: Omit<LocalOrchestratorOptions, 'synthesized' | 'endpoint' | 'tableName'> & { endpoint?: string; tableName?: string },
+  options: Omit<LocalRegionOptions, 'machines' | 'endpoint' | 'tableName'> & { endpoint?: string; tableName?: string },
 ): Promise<LocalSession> {
   const definition = await orchestratorDefinition();
   const dynamo = options.endpoint ? undefined : await startDynamoDbLocal();
   const endpoint = options.endpoint ?? (dynamo as LocalDynamo).endpoint;
   const tableName = options.tableName ?? 'deployctl';
   await createTable(endpoint, tableName, definition.table);
-  const orchestrator = new LocalOrchestrator({ ...options, synthesized: definition, endpoint, tableName });
+  const region = new LocalRegion({ ...options, machines: strategyMachines(definition), endpoint, tableName });
   return {
-    orchestrator,
+    region,
     dynamo,
     close: async () => {
-      orchestrator.callbacks.cancelAll();
+      region.callbacks.cancelAll();
       await dynamo?.stop();
     },
   };

@@ -3,10 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import * as path from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import type { StrategyName } from '../../lib/regional-stack.ts';
-import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';
-import type { SynthesizedFanOut, SynthesizedOrchestrator } from './synth.ts';
+import type { FunctionName } from '#registry';
+import type { StrategyName, SynthesizedFanOut, SynthesizedOrchestrator } from './synth-types.ts';
 
 /*
  * Synthesizing the stack (./synth.ts) costs seconds: aws-cdk-lib, the stack's
@@ -35,6 +33,7 @@ export const SYNTHESIS_SOURCES: readonly string[] = [
   'package.json',
   'package-lock.json',
   'cli/local/synth.ts',
+  'cli/local/synth-types.ts',
   'cli/local/synth-cache.ts',
   'node_modules/aws-cdk-lib/package.json',
   'node_modules/constructs/package.json',
@@ -185,7 +184,7 @@ export const orchestratorCodec: Codec<SynthesizedOrchestrator> = {
     // Written by synthesizeOrchestrator from the sources the file name hashes: its strategies and handlers.
     return {
       definitions: parsed.definitions as Record<StrategyName, StateMachineDefinition>,
-      handlerByArn: new Map(parsed.handlerByArn as [string, HandlerName][]),
+      handlerByArn: new Map(parsed.handlerByArn as [string, FunctionName][]),
       table: parsed.table,
     };
   },
@@ -209,7 +208,7 @@ export const multiRegionCodec: Codec<{ orchestrator: SynthesizedOrchestrator; fa
       // Written by synthesizeMultiRegion from the sources the file name hashes: its handlers.
       fanOut: {
         definition: parsed.fanOut.definition as StateMachineDefinition,
-        handlerByArn: new Map(parsed.fanOut.handlerByArn as [string, FanOutHandlerName][]),
+        handlerByArn: new Map(parsed.fanOut.handlerByArn as [string, FunctionName][]),
       },
     };
   },

@@ -3,30 +3,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { DeploymentTable } from '../../lib/deployment-table.ts';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
-import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';
+import { DeploymentTable } from '#lib/deployment-table.ts';
+import { RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
+import type { FunctionName } from '#registry';
+import type { StrategyName, SynthesizedFanOut, SynthesizedOrchestrator } from './synth-types.ts';
+
+export type { SynthesizedFanOut, SynthesizedOrchestrator } from './synth-types.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
-
-/** What local mode takes from the synthesized stack. */
-export interface SynthesizedOrchestrator {
-  readonly definitions: Record<StrategyName, StateMachineDefinition>;
-  /** Placeholder Lambda ARN in the definitions -> the handler it stands for. */
-  readonly handlerByArn: ReadonlyMap<string, HandlerName>;
-  /** The table's key schema, as CloudFormation declares it. */
-  readonly table: {
-    KeySchema: { AttributeName: string; KeyType: string }[];
-    AttributeDefinitions: { AttributeName: string; AttributeType: string }[];
-    GlobalSecondaryIndexes?: {
-      IndexName: string;
-      KeySchema: { AttributeName: string; KeyType: string }[];
-      Projection?: { ProjectionType?: string };
-    }[];
-  };
-}
 
 /**
  * The deployment table as CloudFormation declares it, from a stack holding
@@ -59,12 +44,6 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
  */
 export function synthesizeOrchestrator(): SynthesizedOrchestrator {
   return synthesize(false).orchestrator;
-}
-
-/** The fan-out machine as local mode runs it: its definition and the handler behind each placeholder ARN. */
-export interface SynthesizedFanOut {
-  readonly definition: StateMachineDefinition;
-  readonly handlerByArn: ReadonlyMap<string, FanOutHandlerName>;
 }
 
 /**
@@ -125,11 +104,11 @@ function synthesize(multiRegion: boolean): { orchestrator: SynthesizedOrchestrat
     for (const strategy of STRATEGIES) definitions[strategy] = definitionOf(stack.stateMachines[strategy]);
     const fanOutDefinition = stack.fanOut ? definitionOf(stack.fanOut.stateMachine) : undefined;
 
-    const handlerByArn = new Map<string, HandlerName>();
-    const fanOutByArn = new Map<string, FanOutHandlerName>();
+    const handlerByArn = new Map<string, FunctionName>();
+    const fanOutByArn = new Map<string, FunctionName>();
     for (const [arn, name] of nameByArn) {
-      if (name in stack.functions) handlerByArn.set(arn, name as HandlerName);
-      else fanOutByArn.set(arn, name as FanOutHandlerName);
+      if (name in stack.functions) handlerByArn.set(arn, name as FunctionName);
+      else fanOutByArn.set(arn, name as FunctionName);
     }
     const tableResource = Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::GlobalTable');
     if (!tableResource) throw new Error('the stack has no deployment table');

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Backend } from '../../cli/backend.ts';
-import type { Output } from '../../cli/commands.ts';
-import { metrics } from '../../cli/metrics.ts';
-import type { Page, Release } from '../../lambdas/core/records.ts';
+import type { Backend } from '#cli/backend.ts';
+import type { Output } from '#cli/commands.ts';
+import { metrics } from '#cli/metrics.ts';
+import type { Page, Release } from '#core/records.ts';
 import { deployctl } from './spawn.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect, vi } from 'vitest';
-import type { ServiceFaults } from '../../cli/local/runner.ts';
-import type { FleetFaults } from '../../cli/local/session.ts';
-import type { DeploymentStatus } from '../../lambdas/core/records.ts';
-import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
+import type { ServiceFaults } from '#cli/local/faults.ts';
+import type { FleetFaults } from '#cli/local/session.ts';
+import type { DeploymentStatus } from '#core/records.ts';
+import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { blueGreenSpec, type Flow, rollingSpec, startFlow } from './harness.ts';
 
 /**

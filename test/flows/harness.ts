@@ -4,8 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inject, vi } from 'vitest';
-import type { SimulatedClock } from '../../cli/local/clock.ts';
-import type { LocalEventListener, LocalOrchestrator, LocalRun, ServiceFaults } from '../../cli/local/runner.ts';
+import type { SimulatedClock } from '#cli/local/clock.ts';
+import type { LocalEventListener, LocalRegion, LocalRun, ServiceFaults } from '#cli/local/region.ts';
 import {
   createLocalFleet,
   type FleetFaults,
@@ -14,9 +14,9 @@ import {
   LOCAL_LISTENER,
   releaseHost,
   startLocalSession,
-} from '../../cli/local/session.ts';
-import { DeploymentSpec, type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
-import type { StrategyName } from '../../lib/regional-stack.ts';
+} from '#cli/local/session.ts';
+import type { StrategyName } from '#cli/local/synth-types.ts';
+import { DeploymentSpec, type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 
 /** A rolling spec for `app` on the hosts tagged for it; fields override. */
 export function rollingSpec(app: string, overrides: Partial<DeploymentSpecInput> = {}): DeploymentSpecInput {
@@ -57,7 +57,8 @@ export function strategyOf(spec: DeploymentSpecInput): StrategyName {
 }
 
 export interface Flow {
-  readonly orchestrator: LocalOrchestrator;
+  /** The local region the flow runs in: its interpreter, records, bus, controls. */
+  readonly orchestrator: LocalRegion;
   readonly fleetDir: string;
   readonly hosts: string[];
   run(spec: DeploymentSpecInput, executionName?: string, onEvent?: LocalEventListener): Promise<LocalRun>;
@@ -75,7 +76,7 @@ export interface Flow {
 }
 
 /**
- * A local fleet for one spec plus an orchestrator over DynamoDB Local (the
+ * A local fleet for one spec plus a local region over DynamoDB Local (the
  * run's shared instance, a table of this flow's own) and the synthesized
  * state machine.
  */
@@ -93,7 +94,7 @@ export async function startFlow(
 ): Promise<Flow> {
   const fleetDir = mkdtempSync(path.join(tmpdir(), 'deployctl-flow-'));
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), hostCount, faults);
-  const { orchestrator } = await startLocalSession({
+  const { region: orchestrator } = await startLocalSession({
     fleetDir,
     endpoint: inject('dynamoEndpoint'),
     tableName: `flow-${randomUUID()}`,

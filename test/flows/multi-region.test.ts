@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDeploymentService } from '#app/deployments.ts';
-import { LocalRegions, type LocalRegionsOptions } from '../../cli/local/regions.ts';
-import { createLocalFleet, type FleetFaults } from '../../cli/local/session.ts';
-import { synthesizeMultiRegion } from '../../cli/local/synth.ts';
-import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../../lambdas/core/regions.ts';
-import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
-import { systemClock } from '../../lambdas/ports.ts';
+import { LocalRegions, type LocalRegionsOptions } from '#cli/local/regions.ts';
+import { createLocalFleet, type FleetFaults } from '#cli/local/session.ts';
+import { synthesizeMultiRegion } from '#cli/local/synth.ts';
+import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '#core/regions.ts';
+import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
+import { systemClock } from '#ports';
 import { rollingSpec } from './harness.ts';
 
 /**
@@ -109,7 +109,7 @@ describe('a multi-region deployment on local regions', () => {
     for (const region of ['us-east-1', 'eu-west-1', 'ap-southeast-2']) {
       expect(await versions(region)).toEqual(['2.0.0', '2.0.0', '2.0.0']);
       // The region's own record, in its own table, links to the parent.
-      const regional = await local.orchestrators.get(region)?.record(`mr-ok-1-${region}`);
+      const regional = await local.regions.get(region)?.record(`mr-ok-1-${region}`);
       expect(regional).toMatchObject({ status: 'SUCCEEDED', hostCount: HOSTS, spec: { parent: { deploymentId: 'mr-ok-1', region } } });
     }
 
@@ -197,7 +197,7 @@ describe('a multi-region deployment on local regions', () => {
     expect(await versions('ap-southeast-2')).toEqual(['1.0.0', '1.0.0', '1.0.0']);
     expect(await versions('eu-west-1')).not.toContain('2.0.0');
     // A region's rollback is a deployment of its own, recorded as the rollback of the region's deployment.
-    const rollback = await local.orchestrators.get('us-east-1')?.record('mr-rb-1-us-east-1-rb');
+    const rollback = await local.regions.get('us-east-1')?.record('mr-rb-1-us-east-1-rb');
     expect(rollback?.spec).toMatchObject({ version: '1.0.0', previousVersion: '2.0.0', rollbackOf: 'mr-rb-1-us-east-1' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TERMINAL_STATUSES } from '../../lambdas/core/records.ts';
+import { TERMINAL_STATUSES } from '#core/records.ts';
 import { rollingSpec, startFlow } from './harness.ts';
 
 /** Hosts of the 12-host fleet, by 0-based index, in the waves a 25% plan gives (3 per wave). */

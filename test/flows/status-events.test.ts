@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StatusChangeDetail } from '../../lambdas/core/events.ts';
+import { StatusChangeDetail } from '#core/events.ts';
 import { blueGreenSpec, rollingSpec, startFlow } from './harness.ts';
 
 /** What a subscriber sees: each event's status, with the wave for wave events. */

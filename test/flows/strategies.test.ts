@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeploymentSpecInput } from '../../lambdas/core/spec.ts';
+import type { DeploymentSpecInput } from '#core/spec.ts';
 import { rollingSpec, startFlow } from './harness.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock } from '../../cli/local/clock.ts';
-import type { EventLog, LocalRun } from '../../cli/local/runner.ts';
-import type { Window } from '../../lambdas/core/spec.ts';
-import { checkWindow, waitTimestamp } from '../../lambdas/core/window.ts';
+import { SimulatedClock } from '#cli/local/clock.ts';
+import type { EventLog, LocalRun } from '#cli/local/interpreter.ts';
+import type { Window } from '#core/spec.ts';
+import { checkWindow, waitTimestamp } from '#core/window.ts';
 import { blueGreenSpec, rollingSpec, startFlow } from './harness.ts';
 
 /** Local time starts at Thursday 2026-01-01 00:00 UTC and runs on from there. */

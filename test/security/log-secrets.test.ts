@@ -94,7 +94,7 @@ beforeAll(async () => {
   const fleetDir = mkdtempSync(path.join(tmpdir(), 'deployctl-log-secrets-'));
   // Host 0 (wave 1) holds its deploy until released: the pause surely arrives while wave 1 runs.
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), 4, { heldHosts: [0] });
-  const { orchestrator } = await startLocalSession({ fleetDir, endpoint, tableName });
+  const { region: orchestrator } = await startLocalSession({ fleetDir, endpoint, tableName });
   const service = createDeploymentService({
     ...orchestrator.records,
     executions: { start: async () => Promise.reject(new Error('not started here')) },
