@@ -1,4 +1,7 @@
 import { userInfo } from 'node:os';
+import { closeDeployment } from '#app/close.ts';
+import type { ControlRequest } from '#app/control.ts';
+import type { DeploymentView } from '#app/deployments.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, PlanRefused, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { LocalEvents } from '../lambdas/adapters/local/callbacks.ts';
 import { bakeSecondsFor, planWaves, trafficPlan } from '../lambdas/core/plan.ts';
@@ -6,10 +9,7 @@ import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from 
 import { type RegionView, regionViews } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import { checkWindow } from '../lambdas/core/window.ts';
-import { closeDeployment } from '../lambdas/handlers/close-deployment.ts';
-import type { ControlRequest } from '../lambdas/handlers/control-deployment.ts';
 import { systemClock } from '../lambdas/ports.ts';
-import type { DeploymentView } from '../lambdas/service/deployments.ts';
 import type { Backend } from './backend.ts';
 import { DEFAULT_LOCAL_HOSTS, localInstanceId, readHosts } from './local/fleet-setup.ts';
 import { BadInput } from './spec-input.ts';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { startChecks } from '#app/deployments.ts';
 import { Locked } from '#core/errors.ts';
 import type { DeploymentRecord } from '../lambdas/core/records.ts';
 import { isMultiRegion, REGIONAL_COMPLETED, REGIONAL_REQUESTED, regionWavesOf } from '../lambdas/core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '../lambdas/core/spec.ts';
 import type { RecordStores } from '../lambdas/ports.ts';
-import { startChecks } from '../lambdas/service/deployments.ts';
 import { osUser } from './commands.ts';
 import { type FleetFaults, FleetMismatch, prepareLocalFleet } from './local/fleet-setup.ts';
 import { LocalRegions, type LocalRegionsOptions } from './local/regions.ts';

@@ -1,4 +1,5 @@
 import type { StatusChangeDetail } from './core/events.ts';
+import type { ArtifactRevision } from './core/pipeline.ts';
 import type {
   CheckResult,
   DeploymentRecord,
@@ -140,6 +141,12 @@ export interface Executions {
    * same execution, as StartExecution does.
    */
   start(strategy: string, name: string, input: unknown): Promise<{ readonly executionArn: string }>;
+}
+
+/** CodePipeline: what a pipeline execution was built from. */
+export interface PipelineLookup {
+  /** The execution's source revisions, in the order CodePipeline lists them. */
+  revisions(pipelineName: string, pipelineExecutionId: string): Promise<ArtifactRevision[]>;
 }
 
 /** Fields of the META record a use case may set (never the keys, the spec or the creation time). */

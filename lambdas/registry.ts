@@ -88,7 +88,7 @@ export const FUNCTIONS = {
     handler: 'plan-waves',
     factory: 'createPlanWaves',
     load: () => import('./handlers/plan-waves.ts').then((m) => m.createPlanWaves),
-    ports: ['deployments', 'waves', 'audit', 'inventory', 'clock'],
+    ports: ['deployments', 'waves', 'inventory', 'audit', 'clock'],
     calls: { table: [...RECORD_READ_WRITE, 'BatchWriteItem'], services: ['ssm:DescribeInstanceInformation'] },
     timeoutSeconds: 300,
   },

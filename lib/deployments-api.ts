@@ -6,11 +6,11 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { API_ROUTES, type ApiRoute, ControlBody, modelSchema, RollbackBody } from '#core/api-contract.ts';
+import { LISTING_INDEX } from '#core/records.ts';
+import { DeploymentSpec } from '#core/spec.ts';
 import { FUNCTIONS } from '#registry';
-import { LISTING_INDEX } from '../lambdas/core/records.ts';
-import { DeploymentSpec } from '../lambdas/core/spec.ts';
-import { API_ROUTES, type ApiRoute, ControlBody, RollbackBody } from '../lambdas/handlers/api.ts';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
@@ -260,81 +260,11 @@ function requestModel(route: ApiRoute, models: Readonly<Record<'start' | 'contro
   return { requestModels: { 'application/json': models[route.operation] } };
 }
 
-/** JSON Schema draft-04 keywords that API Gateway models take. */
-const DRAFT4_KEYWORDS = new Set([
-  'type',
-  'title',
-  'description',
-  'properties',
-  'required',
-  'additionalProperties',
-  'patternProperties',
-  'minProperties',
-  'maxProperties',
-  'items',
-  'minItems',
-  'maxItems',
-  'uniqueItems',
-  'minLength',
-  'maxLength',
-  'pattern',
-  'enum',
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'anyOf',
-  'oneOf',
-  'allOf',
-  'not',
-]);
-/** What zod writes that a draft-04 model does without: defaults (the handler applies them) and zod's own formats. */
-const DROPPED = new Set(['$schema', 'default', 'format', 'examples', 'id', '$id']);
-
 /**
- * An API Gateway model schema (JSON Schema draft-04) from a zod schema, for
- * its input side: fields with defaults are optional. Refinements (cron,
- * increasing stages...) have no JSON Schema form and stay with the handler.
+ * The API Gateway model schema of a body: the contract's draft-04 JSON Schema
+ * (lambdas/core/api-contract.ts) in the construct library's spelling.
  */
 export function apiGatewaySchema(schema: z.ZodType): apigateway.JsonSchema {
-  const json = z.toJSONSchema(schema, { target: 'draft-4', io: 'input', reused: 'inline' }) as Record<string, unknown>;
-  return { schema: apigateway.JsonSchemaVersion.DRAFT4, ...(toDraft4(json, '#') as apigateway.JsonSchema) };
-}
-
-function toDraft4(node: unknown, at: string): unknown {
-  if (node === null || typeof node !== 'object' || Array.isArray(node))
-    throw new Error(`unexpected schema at ${at}: ${JSON.stringify(node)}`);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (DROPPED.has(key)) continue;
-    if (key === 'const') {
-      out.enum = [value];
-      continue;
-    }
-    if (!DRAFT4_KEYWORDS.has(key)) throw new Error(`the ${key} keyword at ${at} has no place in an API Gateway (draft-04) model`);
-    switch (key) {
-      case 'properties':
-      case 'patternProperties':
-        out[key] = Object.fromEntries(Object.entries(value as object).map(([name, sub]) => [name, toDraft4(sub, `${at}/${key}/${name}`)]));
-        break;
-      case 'items':
-        out[key] = Array.isArray(value) ? value.map((sub, i) => toDraft4(sub, `${at}/items/${i}`)) : toDraft4(value, `${at}/items`);
-        break;
-      case 'anyOf':
-      case 'oneOf':
-      case 'allOf':
-        out[key] = (value as unknown[]).map((sub, i) => toDraft4(sub, `${at}/${key}/${i}`));
-        break;
-      case 'not':
-        out[key] = toDraft4(value, `${at}/not`);
-        break;
-      case 'additionalProperties':
-        out[key] = typeof value === 'boolean' ? value : toDraft4(value, `${at}/additionalProperties`);
-        break;
-      default:
-        out[key] = value;
-    }
-  }
-  return out;
+  const { $schema: _draft, ...rest } = modelSchema(schema);
+  return { schema: apigateway.JsonSchemaVersion.DRAFT4, ...(rest as apigateway.JsonSchema) };
 }

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { Region as RegionName } from '#core/spec.ts';
 import { FUNCTIONS, type FunctionNameOf, type FunctionsOf, functionsOf } from '#registry';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../lambdas/core/regions.ts';
 import { FanOutDeployment } from '../statemachines/fan-out.ts';
@@ -18,9 +19,6 @@ import { OrchestratorFunction } from './orchestrator-function.ts';
 const EVENT_SOURCE = 'deployctl';
 /** Each region's bus for the multi-region events: the default bus, addressed by name in every region. */
 const BUS_NAME = 'default';
-
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-const RegionName = z.string().regex(REGION, 'must be an AWS region such as eu-west-1');
 
 /** What a region's stack may set for itself; unset keys take the top-level value. */
 const RegionSettings = z.looseObject({

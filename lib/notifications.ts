@@ -5,8 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../lambdas/adapters/aws/eventbridge.ts';
-import { DEPLOYMENT_STATUSES, type StatusChangeDetail } from '../lambdas/core/events.ts';
+import { DEPLOYMENT_STATUSES, EVENT_SOURCE, type StatusChangeDetail } from '#core/events.ts';
 
 export type NotifiedStatus = StatusChangeDetail['status'];
 

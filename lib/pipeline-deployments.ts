@@ -7,22 +7,25 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import {
+  ARTIFACT_NAME,
+  PIPELINE_EVENT_SOURCE,
+  PIPELINE_EXECUTION_STATE_CHANGE,
+  PIPELINE_NAME,
+  type PipelineTemplates,
+  TRIGGER_FIELDS,
+} from '#core/pipeline.ts';
+import { DeploymentSpec, type DeploymentSpecInput, toFieldErrors } from '#core/spec.ts';
 import { FUNCTIONS } from '#registry';
-import { DeploymentSpec, type DeploymentSpecInput, toFieldErrors } from '../lambdas/core/spec.ts';
-import type { PipelineTemplates, TRIGGER_FIELDS } from '../lambdas/handlers/pipeline-trigger.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
-/** The spec fields the trigger sets (the handler's TRIGGER_FIELDS, kept here so synthesis loads no handler code). */
-const SET_BY_TRIGGER = ['deploymentId', 'app', 'environment', 'version', 'requestedBy'] as const satisfies typeof TRIGGER_FIELDS;
-const PIPELINE_NAME = /^[A-Za-z0-9.@_-]{1,100}$/;
-const ARTIFACT_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 /** Stands in for the source revision when a template is checked at synthesis. */
 const PLACEHOLDER_VERSION = '0.0.0-placeholder';
 /** Lambda allows 4 KB of environment in all; the state machine ARNs and the Powertools settings need the rest. */
 const MAX_PIPELINES_JSON = 3000;
 
 /** A deployment spec without the fields the trigger sets: app, environment, version, requestedBy and deploymentId. */
-export type PipelineSpecTemplate = Omit<DeploymentSpecInput, (typeof SET_BY_TRIGGER)[number]>;
+export type PipelineSpecTemplate = Omit<DeploymentSpecInput, (typeof TRIGGER_FIELDS)[number]>;
 
 /** One pipeline whose successful executions deploy. */
 export interface PipelineDeployment {
@@ -128,8 +131,8 @@ export class PipelineDeployments extends Construct {
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Successful CodePipeline executions -> deployctl deployment',
       eventPattern: {
-        source: ['aws.codepipeline'],
-        detailType: ['CodePipeline Pipeline Execution State Change'],
+        source: [PIPELINE_EVENT_SOURCE],
+        detailType: [PIPELINE_EXECUTION_STATE_CHANGE],
         detail: { state: ['SUCCEEDED'], pipeline: names },
       },
       targets: [
@@ -175,7 +178,7 @@ function validatePipelines(id: string, props: PipelineDeploymentsProps): string[
     if (seen.has(p.pipelineName)) fail(`pipeline "${p.pipelineName}" is given twice`);
     seen.add(p.pipelineName);
     const label = `pipeline "${p.pipelineName}"`;
-    for (const field of SET_BY_TRIGGER) {
+    for (const field of TRIGGER_FIELDS) {
       if (Object.hasOwn(p.spec, field)) fail(`${label}: spec.${field} is set by the trigger: leave it out of the template`);
     }
     if (p.artifactName !== undefined && !ARTIFACT_NAME.test(p.artifactName))

@@ -1,21 +1,16 @@
-import { Duration } from 'aws-cdk-lib';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { invoke, TRANSIENT_ERRORS } from './fragments.ts';
+import { Finalize } from './fragments/finalize.ts';
+import { validateAndRecord } from './fragments/start.ts';
+import type { FanOutFunctions } from './functions.ts';
+import { withRetryPolicy } from './retry-policy.ts';
+import { catchAll, invoke, markOutcome } from './tasks.ts';
 
-/** The control region's fan-out functions, by role. Keys name the handler files in lambdas/functions (kebab-cased). */
-export interface FanOutFunctions {
-  readonly startFanOut: NodejsFunction;
-  readonly requestRegion: NodejsFunction;
-  readonly regionCompleted: NodejsFunction;
-  readonly evaluateRegionWave: NodejsFunction;
-  readonly finalizeFanOut: NodejsFunction;
-}
+/** Re-exported for lib/ and the local runner, which name the fan-out functions by these. */
+export type { FanOutFunctions, FanOutHandlerName } from './functions.ts';
 
-export type FanOutHandlerName = keyof FanOutFunctions;
-
+/** The functions the fan-out machine invokes. */
 export interface FanOutDeploymentProps {
   readonly functions: FanOutFunctions;
 }
@@ -36,43 +31,22 @@ export class FanOutDeployment extends Construct {
     super(scope, id);
     const fns = props.functions;
 
-    const start = invoke(
-      this,
-      'Start Multi-Region Deployment',
-      fns.startFanOut,
-      sfn.TaskInput.fromObject({ spec: sfn.JsonPath.objectAt('$'), executionName: sfn.JsonPath.stringAt('$$.Execution.Name') }),
-    );
-    start.addCatch(new sfn.Fail(this, 'Multi-Region Spec Rejected', { error: 'InvalidSpec', causePath: '$.error.Cause' }), {
-      errors: ['InvalidSpec'],
-      resultPath: '$.error',
+    const start = validateAndRecord(this, 'Start Multi-Region Deployment', fns.startFanOut, {
+      rejected: 'Multi-Region Spec Rejected',
+      notStarted: 'Multi-Region Deployment Not Started',
     });
-    start.addCatch(
-      new sfn.Fail(this, 'Multi-Region Deployment Not Started', { error: 'DeploymentNotStarted', causePath: '$.error.Cause' }),
-      {
-        errors: ['States.ALL'],
-        resultPath: '$.error',
+    const finalize = new Finalize(this, 'Finalize', {
+      fn: fns.finalizeFanOut,
+      names: {
+        finalize: 'Finalize Multi-Region Deployment',
+        finalizeFailed: 'Multi-Region Finalize Failed',
+        outcome: 'Multi-Region Outcome?',
+        succeeded: 'Every Region Succeeded',
+        rolledBack: 'Regions Rolled Back',
+        failed: 'Multi-Region Deployment Failed',
       },
-    );
-
-    const finalize = invoke(this, 'Finalize Multi-Region Deployment', fns.finalizeFanOut);
-    finalize.addCatch(new sfn.Fail(this, 'Multi-Region Finalize Failed', { error: 'FinalizeFailed', causePath: '$.error.Cause' }), {
-      errors: ['States.ALL'],
-      resultPath: '$.error',
     });
-    finalize.next(
-      new sfn.Choice(this, 'Multi-Region Outcome?')
-        .when(sfn.Condition.stringEquals('$.status', 'SUCCEEDED'), new sfn.Succeed(this, 'Every Region Succeeded'))
-        .when(
-          sfn.Condition.stringEquals('$.status', 'ROLLED_BACK'),
-          new sfn.Fail(this, 'Regions Rolled Back', { error: 'DeploymentRolledBack', causePath: '$.reason' }),
-        )
-        .otherwise(new sfn.Fail(this, 'Multi-Region Deployment Failed', { error: 'DeploymentFailed', causePath: '$.reason' })),
-    );
-    const markFailed = new sfn.Pass(this, 'Mark Multi-Region Deployment Failed', {
-      result: sfn.Result.fromString('FAILED'),
-      resultPath: '$.outcome',
-    });
-    markFailed.next(finalize);
+    const markFailed = markOutcome(this, 'Mark Multi-Region Deployment Failed', 'FAILED').next(finalize);
 
     const wave = this.regionMap(
       'Deploy Region Wave',
@@ -82,12 +56,7 @@ export class FanOutDeployment extends Construct {
       'deploy',
       fns,
     );
-    const evaluateWave = invoke(
-      this,
-      'Evaluate Region Wave',
-      fns.evaluateRegionWave,
-      sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase: 'deploy' }),
-    );
+    const evaluateWave = this.evaluate('Evaluate Region Wave', 'deploy', fns);
     const rollback = this.regionMap(
       'Roll Back Completed Regions',
       'Request Regional Rollback',
@@ -96,14 +65,8 @@ export class FanOutDeployment extends Construct {
       'rollback',
       fns,
     );
-    const evaluateRollback = invoke(
-      this,
-      'Evaluate Regional Rollbacks',
-      fns.evaluateRegionWave,
-      sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase: 'rollback' }),
-    );
-    for (const state of [wave, evaluateWave, rollback, evaluateRollback])
-      state.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const evaluateRollback = this.evaluate('Evaluate Regional Rollbacks', 'rollback', fns);
+    catchAll(markFailed, wave, evaluateWave, rollback, evaluateRollback);
 
     const bake = new sfn.Wait(this, 'Bake Between Region Waves', { time: sfn.WaitTime.secondsPath('$.regionBakeSeconds') });
     const more = new sfn.Choice(this, 'More Region Waves?')
@@ -117,6 +80,11 @@ export class FanOutDeployment extends Construct {
         .otherwise(more),
     );
     this.startState = start;
+  }
+
+  /** The evaluation of a region wave's (or the rollbacks') results. */
+  private evaluate(name: string, phase: 'deploy' | 'rollback', fns: FanOutFunctions): tasks.LambdaInvoke {
+    return invoke(this, name, fns.evaluateRegionWave, sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), phase }));
   }
 
   /**
@@ -140,14 +108,7 @@ export class FanOutDeployment extends Construct {
       taskTimeout: sfn.Timeout.at('$.timeoutSeconds'),
       resultPath: '$.completion',
     });
-    request.addRetry({
-      errors: TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      maxAttempts: 6,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    request.addCatch(new sfn.Pass(this, missedName), { errors: ['States.ALL'], resultPath: '$.error' });
+    catchAll(new sfn.Pass(this, missedName), withRetryPolicy(request));
     const map = new sfn.Map(this, name, {
       itemsPath,
       itemSelector: {

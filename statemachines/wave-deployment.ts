@@ -1,7 +1,13 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { OrchestratorFunctions } from '../lib/orchestrator-functions.ts';
-import { awaitGate, evaluate, failurePolicy, invoke, sendAndWait, waitForWindow } from './fragments.ts';
+import { BakeAndCheck } from './fragments/bake-and-check.ts';
+import { CommandWait } from './fragments/command-wait.ts';
+import { FailurePolicy } from './fragments/failure-policy.ts';
+import { Finalize } from './fragments/finalize.ts';
+import { ApprovalGate, SafePoint } from './fragments/gates.ts';
+import { Start } from './fragments/start.ts';
+import type { StrategyFunctions } from './functions.ts';
+import { markOutcome } from './tasks.ts';
 
 /** How a strategy names its waves in the console graph. */
 export interface WaveNames {
@@ -13,8 +19,9 @@ export interface WaveNames {
   readonly bake: string;
 }
 
+/** The functions a wave machine invokes and the names of its wave states. */
 export interface WaveDeploymentProps {
-  readonly functions: OrchestratorFunctions;
+  readonly functions: StrategyFunctions;
   readonly names: WaveNames;
 }
 
@@ -32,116 +39,54 @@ export class WaveDeployment extends Construct {
   constructor(scope: Construct, id: string, props: WaveDeploymentProps) {
     super(scope, id);
     const fns = props.functions;
-    const { wave: noun, bake: bakeName } = props.names;
+    const { wave: noun, waves, bake } = props.names;
 
-    const finalize = finalizeStates(this, fns);
-    const start = startStates(this, fns, finalize);
-    const controls = invoke(this, `Check Controls Before ${noun}`, fns.checkControls);
-    const waitResume = awaitGate(this, 'Wait While Paused', fns.awaitGate, 'resume');
-    const waitApproval = awaitGate(this, `Wait For ${noun} Approval`, fns.awaitGate, 'approval');
-    const sendWave = sendAndWait(this, `Deploy ${noun}`, fns.sendCommand, 'deploy');
-    const evaluateWave = evaluate(this, `Evaluate ${noun}`, fns.evaluateWave, 'deploy');
-    const bake = new sfn.Wait(this, bakeName, { time: sfn.WaitTime.secondsPath('$.bakeSeconds') });
-    const alarms = invoke(this, `Check Alarms After ${noun}`, fns.checkAlarms);
-    const end = endStates(this, fns, finalize);
+    const finalize = new Finalize(this, 'Finalize', { fn: fns.finalize });
+    const start = new Start(this, 'Start', { functions: fns, finalize });
 
-    const onFailure = failurePolicy(this, fns.awaitGate, { rollback: end.rollback, resume: controls, finalize });
+    // The host rollback: send the rollback command, record its results, finalize.
+    const rollbackFailed = markOutcome(this, 'Mark Rollback Failed', 'FAILED').next(finalize);
+    const rollback = new CommandWait(this, 'Rollback', {
+      send: 'Send Rollback Command',
+      evaluate: 'Record Rollback Results',
+      phase: 'rollback',
+      functions: fns,
+      onError: rollbackFailed,
+    });
+    rollback.next(finalize);
 
-    // Catchers are tried in order: a wave's timeout (settled by a reconciling read) before the catch-all.
-    sendWave.addCatch(evaluateWave, { errors: ['States.Timeout'], resultPath: '$.callback' });
-    alarms.addCatch(onFailure, { errors: ['AlarmFiring'], resultPath: '$.error' });
-    for (const task of [controls, waitResume, waitApproval, sendWave, evaluateWave, alarms])
-      task.addCatch(end.rollback, { errors: ['States.ALL'], resultPath: '$.error' });
+    const safePoint = new SafePoint(this, 'SafePoint', { controls: `Check Controls Before ${noun}`, functions: fns, onError: rollback });
+    const approval = new ApprovalGate(this, 'Approval', {
+      needsApproval: `${noun} Needs Approval?`,
+      approval: `Wait For ${noun} Approval`,
+      functions: fns,
+      onError: rollback,
+    });
+    const onFailure = new FailurePolicy(this, 'FailurePolicy', { functions: fns, rollback, resume: safePoint, finalize });
+    const deploy = new CommandWait(this, 'Deploy', {
+      send: `Deploy ${noun}`,
+      evaluate: `Evaluate ${noun}`,
+      phase: 'deploy',
+      functions: fns,
+      onError: rollback,
+    });
+    const bakeAndCheck = new BakeAndCheck(this, 'Bake', {
+      bake,
+      alarms: `Check Alarms After ${noun}`,
+      functions: fns,
+      onAlarm: onFailure,
+      onError: rollback,
+    });
 
-    const approvalNeeded = new sfn.Choice(this, `${noun} Needs Approval?`)
-      .when(sfn.Condition.stringEquals('$.gate', 'approval'), waitApproval.next(sendWave))
-      .otherwise(sendWave);
-    const moreWaves = new sfn.Choice(this, `More ${props.names.waves}?`)
-      .when(sfn.Condition.numberLessThanJsonPath('$.wave', '$.waveCount'), approvalNeeded)
-      .otherwise(end.succeed);
-    const paused = new sfn.Choice(this, 'Paused?')
-      .when(sfn.Condition.stringEquals('$.gate', 'paused'), waitResume.next(controls))
-      .otherwise(moreWaves);
-
-    start.ready.otherwise(controls.next(paused));
-    sendWave
-      .next(evaluateWave)
-      .next(
-        new sfn.Choice(this, 'Within Error Budget?')
-          .when(sfn.Condition.stringEquals('$.verdict', 'failed'), onFailure)
-          .otherwise(bake.next(alarms).next(controls)),
-      );
-    this.startState = start.first;
+    const moreWaves = new sfn.Choice(this, `More ${waves}?`)
+      .when(sfn.Condition.numberLessThanJsonPath('$.wave', '$.waveCount'), approval.next(deploy))
+      .otherwise(markOutcome(this, 'Mark Deployment Succeeded', 'SUCCEEDED').next(finalize));
+    start.next(safePoint).next(moreWaves);
+    deploy.next(
+      new sfn.Choice(this, 'Within Error Budget?')
+        .when(sfn.Condition.stringEquals('$.verdict', 'failed'), onFailure)
+        .otherwise(bakeAndCheck.next(safePoint)),
+    );
+    this.startState = start;
   }
-}
-
-/**
- * validate (and lock) -> plan -> pre-checks (waiting for the maintenance
- * window if the spec says so), with the catches that need no rollback.
- * `ready` is the choice after the pre-checks: its `otherwise` is the way on.
- */
-export function startStates(scope: Construct, fns: OrchestratorFunctions, finalize: sfn.IChainable) {
-  const validate = invoke(
-    scope,
-    'Validate Spec And Acquire Lock',
-    fns.validateSpec,
-    sfn.TaskInput.fromObject({ spec: sfn.JsonPath.objectAt('$'), executionName: sfn.JsonPath.stringAt('$$.Execution.Name') }),
-  );
-  const plan = invoke(scope, 'Plan Waves', fns.planWaves);
-  const preChecks = invoke(scope, 'Run Pre-Checks', fns.runPreChecks);
-  const specRejected = new sfn.Fail(scope, 'Spec Rejected', { error: 'InvalidSpec', causePath: '$.error.Cause' });
-  const refused = new sfn.Fail(scope, 'Deployment Refused', { error: 'LockHeld', causePath: '$.error.Cause' });
-  const notStarted = new sfn.Fail(scope, 'Deployment Not Started', { error: 'DeploymentNotStarted', causePath: '$.error.Cause' });
-  validate.addCatch(specRejected, { errors: ['InvalidSpec'], resultPath: '$.error' });
-  validate.addCatch(refused, { errors: ['LockHeld'], resultPath: '$.error' });
-  validate.addCatch(notStarted, { errors: ['States.ALL'], resultPath: '$.error' });
-
-  // Before any host is touched a failure only needs recording.
-  const markFailed = new sfn.Pass(scope, 'Mark Deployment Failed', { result: sfn.Result.fromString('FAILED'), resultPath: '$.outcome' });
-  for (const task of [plan, preChecks]) task.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-  markFailed.next(finalize);
-  const windowClosed = waitForWindow(scope, preChecks);
-  validate.next(plan).next(preChecks).next(windowClosed);
-  return { first: validate, ready: windowClosed };
-}
-
-/** Finalize, then end the execution with a state that says how the deployment ended. */
-export function finalizeStates(scope: Construct, fns: OrchestratorFunctions): sfn.TaskStateBase {
-  const finalize = invoke(scope, 'Finalize Deployment', fns.finalize);
-  const finalizeFailed = new sfn.Fail(scope, 'Finalize Failed', { error: 'FinalizeFailed', causePath: '$.error.Cause' });
-  finalize.addCatch(finalizeFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-  finalize.next(
-    new sfn.Choice(scope, 'Deployment Outcome?')
-      .when(sfn.Condition.stringEquals('$.status', 'SUCCEEDED'), new sfn.Succeed(scope, 'Deployment Succeeded'))
-      .when(
-        sfn.Condition.stringEquals('$.status', 'ROLLED_BACK'),
-        new sfn.Fail(scope, 'Deployment Rolled Back', { error: 'DeploymentRolledBack', causePath: '$.reason' }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.status', 'ABORTED'),
-        new sfn.Fail(scope, 'Deployment Aborted', { error: 'DeploymentAborted', causePath: '$.reason' }),
-      )
-      .otherwise(new sfn.Fail(scope, 'Deployment Failed', { error: 'DeploymentFailed', causePath: '$.reason' })),
-  );
-  return finalize;
-}
-
-/** Success and the host rollback, both ending in finalize. */
-function endStates(scope: Construct, fns: OrchestratorFunctions, finalize: sfn.IChainable) {
-  const markSucceeded = new sfn.Pass(scope, 'Mark Deployment Succeeded', {
-    result: sfn.Result.fromString('SUCCEEDED'),
-    resultPath: '$.outcome',
-  });
-  const sendRollback = sendAndWait(scope, 'Send Rollback Command', fns.sendCommand, 'rollback');
-  const evaluateRollback = evaluate(scope, 'Record Rollback Results', fns.evaluateWave, 'rollback');
-  const markRollbackFailed = new sfn.Pass(scope, 'Mark Rollback Failed', {
-    result: sfn.Result.fromString('FAILED'),
-    resultPath: '$.outcome',
-  });
-  sendRollback.addCatch(evaluateRollback, { errors: ['States.Timeout'], resultPath: '$.callback' });
-  for (const task of [sendRollback, evaluateRollback]) task.addCatch(markRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-  markSucceeded.next(finalize);
-  markRollbackFailed.next(finalize);
-  sendRollback.next(evaluateRollback).next(finalize);
-  return { succeed: markSucceeded, rollback: sendRollback };
 }

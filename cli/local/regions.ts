@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { FanOutPorts as FanOutDeps } from '#app/fan-out/ports.ts';
 import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
 import { LocalCallbacks, LocalEvents } from '../../lambdas/adapters/local/callbacks.ts';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../../lambdas/core/regions.ts';
@@ -9,7 +10,7 @@ import { createEvaluateRegionWave } from '../../lambdas/handlers/evaluate-region
 import { createFinalizeFanOut } from '../../lambdas/handlers/finalize-fan-out.ts';
 import { createRegionCompleted } from '../../lambdas/handlers/region-completed.ts';
 import { createRequestRegion } from '../../lambdas/handlers/request-region.ts';
-import { createStartFanOut, type FanOutDeps } from '../../lambdas/handlers/start-fan-out.ts';
+import { createStartFanOut } from '../../lambdas/handlers/start-fan-out.ts';
 import type { RecordStores, RegionalEvent } from '../../lambdas/ports.ts';
 import type { StrategyName } from '../../lib/regional-stack.ts';
 import type { FanOutHandlerName } from '../../statemachines/fan-out.ts';

@@ -1,5 +1,5 @@
-import type { StatusChangeDetail } from '../core/events.ts';
-import type { Ports } from '../ports.ts';
+import type { StatusChangeDetail } from '#core/events.ts';
+import type { Ports } from '#ports';
 
 /** One entry of a deployment's audit trail: what happened, who did it, and the detail. */
 export interface AuditEntry {

@@ -6,6 +6,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
 
 /** Keys whose values no log line may show: a task token lets whoever holds it answer the execution's wait. */
 const SECRET_KEY = /^(task)?token$/i;
@@ -56,4 +57,15 @@ export function task<I, O>(body: TaskBody<I, O>) {
     .before((request) => {
       logger.appendKeys(deploymentKeys(request.event));
     });
+}
+
+/**
+ * A handler whose input is checked by a zod schema: the house middleware,
+ * then (last) a parser that replaces the event by the parsed value or throws
+ * the ZodError, so the body gets typed input. Invoked with any event.
+ */
+export function parsedTask<S extends z.ZodType, O>(schema: S, body: TaskBody<z.output<S>, O>) {
+  return task<unknown, O>((event, context) => body(event as z.output<S>, context)).before((request) => {
+    request.event = schema.parse(request.event);
+  });
 }

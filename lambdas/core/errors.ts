@@ -2,11 +2,12 @@ import type { FieldError } from './spec.ts';
 
 /**
  * Every error deployctl raises, and the names the state machines retry and
- * catch. A class's name is its key in ERRORS, so a state machine's
- * `errors: [ERRORS.AlarmFiring]` and `throw new AlarmFiring(...)` cannot drift
- * apart (test/unit/core/errors.test.ts checks every class).
+ * catch. A class's name is its key in ERROR_CLASS_NAMES (and so in ERRORS),
+ * so a state machine's `errors: [ERRORS.AlarmFiring]` and
+ * `throw new AlarmFiring(...)` cannot drift apart
+ * (test/unit/core/errors.test.ts checks every class).
  */
-export const ERRORS = {
+export const ERROR_CLASS_NAMES = {
   RollbackUnavailable: 'RollbackUnavailable',
   DeploymentExists: 'DeploymentExists',
   RegionalRollbackRefused: 'RegionalRollbackRefused',
@@ -34,7 +35,69 @@ export const ERRORS = {
   TokenNotFound: 'TokenNotFound',
   UnsupportedCron: 'UnsupportedCron',
 } as const;
-export type ErrorName = keyof typeof ERRORS;
+
+/** Names only a state machine's Fail states raise: no class carries them. */
+export const FAIL_STATE_NAMES = {
+  DeploymentNotStarted: 'DeploymentNotStarted',
+  DeploymentRolledBack: 'DeploymentRolledBack',
+  DeploymentFailed: 'DeploymentFailed',
+  FinalizeFailed: 'FinalizeFailed',
+} as const;
+
+/** Step Functions' own error names: any error, and a task that ran past its timeout. */
+export const STATES_ERRORS = { ALL: 'States.ALL', Timeout: 'States.Timeout' } as const;
+
+/** The names Step Functions gives a Lambda invocation's faults. */
+export const LAMBDA_ERRORS = {
+  ServiceException: 'Lambda.ServiceException',
+  AWSLambdaException: 'Lambda.AWSLambdaException',
+  SdkClientException: 'Lambda.SdkClientException',
+  TooManyRequestsException: 'Lambda.TooManyRequestsException',
+  /** The function died: out of memory, timed out, crashed. */
+  Unknown: 'Lambda.Unknown',
+  ClientExecutionTimeoutException: 'Lambda.ClientExecutionTimeoutException',
+} as const;
+
+/** AWS throttling, as the SDK names it in an error a handler lets through. */
+export const THROTTLING_ERRORS = {
+  ThrottlingException: 'ThrottlingException',
+  ProvisionedThroughputExceededException: 'ProvisionedThroughputExceededException',
+  TooManyUpdates: 'TooManyUpdates',
+} as const;
+
+/**
+ * Every error name, for `addRetry`/`addCatch` and Fail states: the class
+ * names and the Fail state names by name, Step Functions' and Lambda's under
+ * `States` and `Lambda`, throttling under `Throttling`.
+ */
+export const ERRORS = {
+  ...ERROR_CLASS_NAMES,
+  ...FAIL_STATE_NAMES,
+  States: STATES_ERRORS,
+  Lambda: LAMBDA_ERRORS,
+  Throttling: THROTTLING_ERRORS,
+} as const;
+
+/** A name an error class or a Fail state carries. */
+export type ErrorName = keyof typeof ERROR_CLASS_NAMES | keyof typeof FAIL_STATE_NAMES;
+
+/** Errors worth retrying: Lambda's own transient faults and AWS throttling. */
+export const TRANSIENT_ERRORS: readonly string[] = [
+  LAMBDA_ERRORS.ServiceException,
+  LAMBDA_ERRORS.AWSLambdaException,
+  LAMBDA_ERRORS.SdkClientException,
+  LAMBDA_ERRORS.TooManyRequestsException,
+  THROTTLING_ERRORS.ThrottlingException,
+  THROTTLING_ERRORS.ProvisionedThroughputExceededException,
+  THROTTLING_ERRORS.TooManyUpdates,
+];
+
+/**
+ * A function that died (out of memory, timed out, crashed): Step Functions
+ * reports these as Lambda.Unknown. Every task is safe to run again (the
+ * handlers resume, write once and never send a command twice), so it is retried.
+ */
+export const CRASH_ERRORS: readonly string[] = [LAMBDA_ERRORS.Unknown, LAMBDA_ERRORS.ClientExecutionTimeoutException];
 
 export class RollbackUnavailable extends Error {
   constructor(message: string, options?: ErrorOptions) {

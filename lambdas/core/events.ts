@@ -22,6 +22,9 @@ export const DEPLOYMENT_STATUSES = [
   'ABORTED',
 ] as const;
 
+/** The `source` of every event deployctl puts on EventBridge (status changes and the regional requests and completions). */
+export const EVENT_SOURCE = 'deployctl';
+
 export const StatusChangeDetail = z
   .object({
     deploymentId: z.string().min(1).describe('the deployment id (also the execution name)'),

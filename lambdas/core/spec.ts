@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as z from 'zod';
 import { InvalidSpec } from './errors.ts';
+import { isTimeZone } from './schedule.ts';
 
 /**
  * The deployment spec: the one input of every entry point (CLI, API, state
@@ -11,7 +12,6 @@ import { InvalidSpec } from './errors.ts';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const SAFE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const INSTANCE_ID = /^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/;
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const PERCENT = /^(\d{1,3}(\.\d+)?)%$/;
 const LISTENER_ARN =
   /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{1,32}\/[0-9a-f]{1,32}$/;
@@ -280,15 +280,6 @@ function cronIsValid(cron: string): boolean {
   }
 }
 
-function timezoneIsValid(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const Window = z
   .object({
     /** Five-field cron expression: when the window opens. */
@@ -302,7 +293,7 @@ export const Window = z
       .string()
       .min(1)
       .max(64)
-      .refine((tz) => timezoneIsValid(tz), 'not an IANA time zone (for example Europe/Paris or UTC)')
+      .refine((tz) => isTimeZone(tz), 'not an IANA time zone (for example Europe/Paris or UTC)')
       .default('UTC'),
     blackoutDates: z
       .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD'))
@@ -315,7 +306,10 @@ export const Window = z
   .strict();
 export type Window = z.infer<typeof Window>;
 
-const Region = z.string().regex(REGION, 'must be an AWS region such as eu-west-1');
+/** An AWS region name (eu-west-1, us-gov-west-1): the one rule for a region, in specs and in the CDK app's settings. */
+export const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+/** A region name, checked by {@link AWS_REGION}. */
+export const Region = z.string().regex(AWS_REGION, 'must be an AWS region such as eu-west-1');
 
 /** Multi-region: how the control region goes from one region wave to the next. */
 export const RegionPolicy = z

@@ -2,13 +2,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { SfnExecutions } from '../adapters/aws/executions.ts';
-import { dynamoRecords } from '../adapters/aws/records/index.ts';
-import { SfnCallbacks } from '../adapters/aws/sfn.ts';
-import { tracer } from '../commons/powertools.ts';
-import { createApiHandler } from '../handlers/api.ts';
-import { systemClock } from '../ports.ts';
-import { createDeploymentService, type DeploymentService } from '../service/deployments.ts';
+import { SfnExecutions } from '#adapters/aws/executions.ts';
+import { dynamoRecords } from '#adapters/aws/records/index.ts';
+import { SfnCallbacks } from '#adapters/aws/sfn.ts';
+import { createDeploymentService, type DeploymentService } from '#app/deployments.ts';
+import { tracer } from '#commons/powertools.ts';
+import { createApiHandler } from '#handlers/api.ts';
+import { systemClock } from '#ports';
 
 /** The API function's configuration, read once and checked: a missing or malformed variable fails at cold start. */
 export const ApiConfig = z.object({

@@ -1,14 +1,3 @@
-export type { Deps } from '../ports.ts';
-
-/** How long a lock lives before another deployment may take it over (the state machine's own timeout). */
-export const LOCK_TTL_SECONDS = 24 * 3600;
-/** Extra time the wait for a command allows beyond the command's own timeout, for delivery. */
-export const WAIT_MARGIN_SECONDS = 120;
-/** SSM SendCommand takes at most 50 instance ids. */
-export const SEND_COMMAND_LIMIT = 50;
-
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+/** @deprecated import from `#core/limits.ts`; kept while other modules move over. */
+export { chunk, LOCK_TTL_SECONDS, SEND_COMMAND_LIMIT, WAIT_MARGIN_SECONDS } from '#core/limits.ts';
+export type { Deps } from '#ports';

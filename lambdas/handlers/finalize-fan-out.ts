@@ -1,51 +1,17 @@
-import { logger, task } from '../commons/powertools.ts';
-import type { DeploymentStatus } from '../core/records.ts';
-import { aggregateCounts, FanOutState } from '../core/regions.ts';
-import { endingOf } from '../core/state.ts';
-import { terminal } from './close-deployment.ts';
-import type { FanOutDeps } from './start-fan-out.ts';
+import { type FinalizeFanOutPorts, finalizeFanOut } from '#app/fan-out/finalize.ts';
+import { logger, task } from '#commons/powertools.ts';
+import type { DeploymentStatus } from '#core/records.ts';
+import { FanOutState } from '#core/regions.ts';
 
 /**
- * Last state of the fan-out machine: the parent's terminal status (SUCCEEDED,
- * FAILED, or ROLLED_BACK when the roll-back-all policy rolled every region
- * done back), the counts over every region, the audit event and the
- * "Deployment Status Change" event. The parent writes no release history and
- * holds no lock: each region's deployment does both in its region.
+ * Last state of the fan-out machine: closes the multi-region deployment
+ * (terminal status, counts over every region, the end announced once) and
+ * answers its status for the machine's last choice.
  */
-export function createFinalizeFanOut(deps: FanOutDeps) {
+export function createFinalizeFanOut(ports: FinalizeFanOutPorts) {
   return task(async (event: unknown): Promise<FanOutState & { status: DeploymentStatus }> => {
-    const state = FanOutState.parse(event);
-    const id = state.deploymentId;
-    const { status, reason } = endingOf(state);
-    const now = deps.clock.now();
-    const counts = aggregateCounts((await deps.deployments.getDeployment(id)).regions ?? {});
-    await deps.deployments.updateDeployment(id, counts, now);
-    const record = await deps.deployments.finishDeployment(id, status, reason, now);
-    // Announced once, as a strategy deployment's close is: a retried finalize writes nothing twice.
-    const first = await deps.audit.appendEventOnce(
-      id,
-      'Closed',
-      'DeploymentFinished',
-      'deployctl',
-      { status: record.status, reason: reason ?? null },
-      now,
-    );
-    if (first) {
-      await deps.events.put({
-        detailType: 'Deployment Status Change',
-        detail: {
-          deploymentId: id,
-          app: record.spec.app,
-          environment: record.spec.environment,
-          version: record.spec.version,
-          status: terminal(record.status),
-          reason: reason ?? null,
-          hosts: counts.hostCount,
-          failed: counts.failed,
-        },
-      });
-    }
-    logger.info('multi-region deployment finished', { deploymentId: id, status: record.status, reason });
-    return { ...state, status: record.status, ...(reason ? { reason } : {}) };
+    const ended = await finalizeFanOut(ports, FanOutState.parse(event));
+    logger.info('multi-region deployment finished', { deploymentId: ended.deploymentId, status: ended.status, reason: ended.reason });
+    return ended;
   });
 }

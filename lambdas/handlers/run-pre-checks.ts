@@ -1,98 +1,11 @@
-import { PreCheckFailed } from '#core/errors.ts';
-import { logger, task } from '../commons/powertools.ts';
-import type { CheckResult } from '../core/records.ts';
-import { DeploymentState } from '../core/state.ts';
-import { decideWindow, waitTimestamp } from '../core/window.ts';
-import { type Deps, LOCK_TTL_SECONDS } from './deps.ts';
-
-const SHOWN_HOSTS = 10;
+import { type PreCheckPorts, runPreChecks } from '#app/pre-checks.ts';
+import { parsedTask } from '#commons/powertools.ts';
+import { DeploymentState } from '#core/state.ts';
 
 /**
- * How long after its start a deployment may still wait for its window to
- * open: the execution and its lock live a day, and the deployment itself
- * needs the rest of it.
+ * Hosts online in SSM, window open, alarms quiet (PreCheckFailed otherwise);
+ * a closed window under `wait` puts the checks off until it opens.
  */
-export const MAX_WINDOW_WAIT_SECONDS = LOCK_TTL_SECONDS - 4 * 3600;
-
-function list(ids: readonly string[]): string {
-  return ids.length <= SHOWN_HOSTS ? ids.join(', ') : `${ids.slice(0, SHOWN_HOSTS).join(', ')} and ${ids.length - SHOWN_HOSTS} more`;
-}
-
-/**
- * Hosts online in SSM, window open, alarms quiet: each check recorded with its
- * reason. A closed window whose spec says `wait` is not a failure: the checks
- * are put off, the next opening goes into the state as `windowOpensAt`, and
- * the state machine waits for it in a Wait state, then runs the pre-checks
- * again (which find the window open, or wait again).
- */
-export function createRunPreChecks(deps: Deps) {
-  return task(async (event: unknown): Promise<DeploymentState> => {
-    const { windowOpensAt: waitedFor, ...state } = DeploymentState.parse(event);
-    const id = state.deploymentId;
-    const record = await deps.deployments.getDeployment(id);
-    const spec = record.spec;
-    const now = deps.clock.now();
-    const afterWait = waitedFor ? { windowOpensAt: null } : {};
-
-    // An abort asked for before the pre-checks, typically while the execution waited for its window
-    // (nothing wakes a Wait state), is acted on once the wait is over: no checks and no further wait;
-    // the controls check that follows ends the deployment ABORTED, with no host changed.
-    if (record.control?.action === 'ABORT') {
-      logger.info('abort requested before the pre-checks; the controls check acts on it', { deploymentId: id });
-      if (waitedFor) await deps.deployments.updateDeployment(id, afterWait, now);
-      return state;
-    }
-
-    const latestOpening = new Date(Date.parse(record.createdAt) + MAX_WINDOW_WAIT_SECONDS * 1000);
-    const window = spec.window ? decideWindow(spec.window, now, latestOpening) : undefined;
-    if (window?.action === 'wait') {
-      const opensAt = waitTimestamp(window.until);
-      await deps.deployments.updateDeployment(id, { windowOpensAt: opensAt }, now);
-      await deps.audit.appendEvent(id, 'WaitingForWindow', 'deployctl', { opensAt, reason: window.reason }, now);
-      await deps.events.put({
-        detailType: 'Deployment Status Change',
-        detail: { deploymentId: id, app: spec.app, environment: spec.environment, status: 'WAITING_FOR_WINDOW', opensAt },
-      });
-      logger.info('maintenance window closed: waiting for its next opening', { deploymentId: id, opensAt });
-      return { ...state, windowOpensAt: opensAt };
-    }
-
-    const checks: CheckResult[] = [];
-    const hosts: string[] = [];
-    for (let wave = 0; wave < state.waveCount; wave++) hosts.push(...(await deps.waves.getWaveHosts(id, wave)));
-    const info = await deps.inventory.pingStatus(hosts);
-    const online = new Set(info.filter((h) => h.pingStatus === 'Online').map((h) => h.instanceId));
-    const offline = hosts.filter((h) => !online.has(h));
-    checks.push({
-      name: 'hosts online',
-      passed: offline.length === 0,
-      reason:
-        offline.length === 0
-          ? `all ${hosts.length} hosts online in SSM`
-          : `${offline.length} of ${hosts.length} hosts not online in SSM: ${list(offline)}`,
-    });
-
-    if (window) checks.push({ name: 'maintenance window', passed: window.action === 'go', reason: window.reason });
-
-    const selector = spec.gates.alarms;
-    if (selector.names?.length || selector.prefix) {
-      const alarms = await deps.alarms.describe(selector);
-      const firing = alarms.filter((a) => a.state === 'ALARM');
-      checks.push({
-        name: 'alarms quiet',
-        passed: firing.length === 0,
-        reason:
-          firing.length === 0 ? `${alarms.length} alarms, none in ALARM` : `already in ALARM: ${firing.map((a) => a.name).join(', ')}`,
-      });
-    }
-
-    await deps.deployments.updateDeployment(id, { checks, ...afterWait }, now);
-    await deps.audit.appendEvent(id, 'PreChecks', 'deployctl', { checks }, now);
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length > 0) {
-      logger.warn('pre-checks failed', { checks });
-      throw new PreCheckFailed(failed.map((c) => `${c.name}: ${c.reason}`).join('; '));
-    }
-    return state;
-  });
+export function createRunPreChecks(ports: PreCheckPorts) {
+  return parsedTask(DeploymentState, (state) => runPreChecks(ports, state));
 }

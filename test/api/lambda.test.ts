@@ -3,9 +3,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_BODY_BYTES } from '#core/api-contract.ts';
 import { parseSpec } from '../../lambdas/core/spec.ts';
 import type { ApiConfig as ApiConfigSchema } from '../../lambdas/functions/api.ts';
-import { MAX_BODY_BYTES } from '../../lambdas/handlers/api.ts';
 
 /**
  * The API Lambda's entry (lambdas/functions/api.ts) over mocked SDK clients:

@@ -102,11 +102,13 @@ describe('metrics', () => {
   function recordsWith(releases: Release[]) {
     const calls: (Record<string, unknown> | undefined)[] = [];
     const records = {
-      listReleases: async (_app: string, _env: string, limit: number, cursor?: Record<string, unknown>): Promise<Page<Release>> => {
-        calls.push(cursor);
-        const from = Number(cursor?.at ?? 0);
-        const items = releases.slice(from, from + limit);
-        return { items, ...(from + limit < releases.length ? { cursor: { at: from + limit } } : {}) };
+      releases: {
+        listReleases: async (_app: string, _env: string, limit: number, cursor?: Record<string, unknown>): Promise<Page<Release>> => {
+          calls.push(cursor);
+          const from = Number(cursor?.at ?? 0);
+          const items = releases.slice(from, from + limit);
+          return { items, ...(from + limit < releases.length ? { cursor: { at: from + limit } } : {}) };
+        },
       },
     };
     return { records: records as unknown as Backend['records'], calls };

@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDeploymentService } from '#app/deployments.ts';
 import { LocalRegions, type LocalRegionsOptions } from '../../cli/local/regions.ts';
 import { createLocalFleet, type FleetFaults } from '../../cli/local/session.ts';
 import { synthesizeMultiRegion } from '../../cli/local/synth.ts';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../../lambdas/core/regions.ts';
 import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
 import { systemClock } from '../../lambdas/ports.ts';
-import { createDeploymentService } from '../../lambdas/service/deployments.ts';
 import { rollingSpec } from './harness.ts';
 
 /**

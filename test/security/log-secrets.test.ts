@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createDeploymentService } from '#app/deployments.ts';
 import type { Backend } from '../../cli/backend.ts';
 import * as commands from '../../cli/commands.ts';
 import { localDocumentClient } from '../../cli/local/dynamodb.ts';
@@ -13,7 +14,6 @@ import { LocalCallbacks } from '../../lambdas/adapters/local/callbacks.ts';
 import { LocalAlarms } from '../../lambdas/adapters/local/fleet.ts';
 import { parseSpec } from '../../lambdas/core/spec.ts';
 import { createApiHandler } from '../../lambdas/handlers/api.ts';
-import { createDeploymentService } from '../../lambdas/service/deployments.ts';
 import { rollingSpec } from '../flows/harness.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { type CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
-import type { ArtifactRevision, PipelineLookup } from '../../handlers/pipeline-trigger.ts';
+import type { ArtifactRevision } from '#core/pipeline.ts';
+import type { PipelineLookup } from '#ports';
 
 /** CodePipeline: the source revisions of a pipeline execution. */
 export class CodePipelineRevisions implements PipelineLookup {

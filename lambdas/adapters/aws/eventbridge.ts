@@ -1,7 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE } from '#core/events.ts';
 import type { Events, RegionalEvent, StatusEvent } from '../../ports.ts';
 
-export const EVENT_SOURCE = 'deployctl';
+export { EVENT_SOURCE };
 
 export class EventBridgeEvents implements Events {
   constructor(

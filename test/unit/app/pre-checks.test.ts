@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { runPreChecks } from '#app/pre-checks.ts';
+import { PreCheckFailed } from '#core/errors.ts';
+import { runningDeployment } from '#test/unit/app/support.ts';
+import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
+
+/** A deployment with two planned waves of two hosts each. */
+async function planned(overrides: Parameters<typeof runningDeployment>[0] = {}, fields: Parameters<typeof runningDeployment>[1] = {}) {
+  const given = await runningDeployment(overrides, fields);
+  await given.ports.waves.putWave(DEPLOYMENT_ID, 0, hosts(2));
+  await given.ports.waves.putWave(DEPLOYMENT_ID, 1, hosts(2, 2));
+  return given;
+}
+
+describe('runPreChecks', () => {
+  it('passes the state on and records every check when hosts are online and alarms quiet', async () => {
+    const { ports } = await planned({ gates: { alarms: { names: ['HighErrors'] } } });
+    ports.alarms.states = [{ name: 'HighErrors', state: 'OK' }];
+    const state = stateOf({ waveCount: 2 });
+
+    await expect(runPreChecks(ports, state)).resolves.toEqual(state);
+
+    expect((await ports.deployments.getDeployment(DEPLOYMENT_ID)).checks).toEqual([
+      { name: 'hosts online', passed: true, reason: 'all 4 hosts online in SSM' },
+      { name: 'alarms quiet', passed: true, reason: '1 alarms, none in ALARM' },
+    ]);
+    expect(ports.audit.types(DEPLOYMENT_ID)).toEqual(['PreChecks']);
+  });
+
+  it('fails with PreCheckFailed naming the offline hosts and the firing alarms', async () => {
+    const { ports } = await planned({ gates: { alarms: { prefix: 'web-' } } });
+    ports.fleet.offline.add(hosts(4)[3] as string);
+    ports.alarms.states = [{ name: 'web-5xx', state: 'ALARM' }];
+
+    const error = await runPreChecks(ports, stateOf({ waveCount: 2 })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreCheckFailed);
+    expect((error as Error).message).toBe(
+      `hosts online: 1 of 4 hosts not online in SSM: ${hosts(4)[3]}; alarms quiet: already in ALARM: web-5xx`,
+    );
+    expect(ports.audit.types(DEPLOYMENT_ID)).toEqual(['PreChecks']);
+  });
+
+  it('puts the checks off and announces WAITING_FOR_WINDOW when the window is closed and the spec says wait', async () => {
+    // The fake clock stands at 10:00 UTC on a Monday; the window opens at 22:00.
+    const { ports } = await planned({ window: { cron: '0 22 * * *', durationMinutes: 60, timezone: 'UTC', outside: 'wait' } });
+
+    const state = await runPreChecks(ports, stateOf({ waveCount: 2 }));
+
+    expect(state.windowOpensAt).toBe('2026-03-02T22:00:00Z');
+    expect(ports.audit.types(DEPLOYMENT_ID)).toEqual(['WaitingForWindow']);
+    expect(ports.events.log[0]?.detail).toEqual({
+      deploymentId: DEPLOYMENT_ID,
+      app: 'web',
+      environment: 'prod',
+      status: 'WAITING_FOR_WINDOW',
+      opensAt: '2026-03-02T22:00:00Z',
+    });
+  });
+
+  it('runs no checks once an abort was asked for, and clears the window it waited for', async () => {
+    const control = { action: 'ABORT', by: 'alice', at: '2026-03-02T09:00:00.000Z' } as const;
+    const { ports } = await planned({}, { control, windowOpensAt: '2026-03-02T10:00:00Z' });
+
+    const state = await runPreChecks(ports, stateOf({ waveCount: 2, windowOpensAt: '2026-03-02T10:00:00Z' }));
+
+    expect(state).not.toHaveProperty('windowOpensAt');
+    expect((await ports.deployments.getDeployment(DEPLOYMENT_ID)).windowOpensAt ?? null).toBeNull();
+    expect(ports.audit.types(DEPLOYMENT_ID)).toEqual([]);
+  });
+});
