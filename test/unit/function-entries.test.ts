@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { bundlesTable, withBundlesSection } from '#bench/bundles.ts';
 import { entryFile, entrySource, PROJECT_ROOT } from '#lib/function-entry.ts';
@@ -29,6 +30,18 @@ describe('the function entries', () => {
       expect(source).toContain(`export const handler = ${factory}({ ${ports.join(', ')} });`);
     },
   );
+
+  it('has every entry type-check: each factory gets the ports it asks for, over the adapters its entry wires', () => {
+    const config = ts.readConfigFile(path.join(PROJECT_ROOT, 'tsconfig.json'), ts.sys.readFile);
+    const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, PROJECT_ROOT);
+    const program = ts.createProgram({ rootNames: NAMES.map(entryFile), options });
+    const problems = NAMES.map(entryFile).flatMap((file) =>
+      ts
+        .getPreEmitDiagnostics(program, program.getSourceFile(file))
+        .map((d) => `${path.relative(PROJECT_ROOT, file)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`),
+    );
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('has an AWS adapter module for every port a registry entry names', () => {
     const ports = new Set(NAMES.flatMap((name) => spec(name).ports));
