@@ -1,10 +1,9 @@
 import { logger } from '#commons/powertools.ts';
+import { isClosedToken } from '#core/errors.ts';
 import type { Ports } from '#ports';
 
 /** SSM command statuses that end a command. */
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
-/** Errors that mean the execution stopped waiting already: nothing to wake. */
-const STALE_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
 /** A command's status change, as SSM reports it. */
 export interface CommandStatus {
@@ -32,8 +31,8 @@ export async function commandFinished(ports: Pick<Ports, 'waves' | 'callbacks'>,
   try {
     await ports.callbacks.succeed(completion.token, { commandId, status });
   } catch (error) {
-    if (error instanceof Error && STALE_TOKEN.has(error.name)) {
-      logger.warn('the execution no longer waits for this wave', { commandId, error: error.name });
+    if (isClosedToken(error)) {
+      logger.warn('the execution no longer waits for this wave', { commandId, error: (error as Error).name });
       return { woke: false };
     }
     throw error;

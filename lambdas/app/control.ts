@@ -1,20 +1,10 @@
-import * as z from 'zod';
 import { logger } from '#commons/powertools.ts';
-import { ControlRefused } from '#core/errors.ts';
+import type { ControlRequest } from '#core/api-contract.ts';
+import { ControlRefused, isClosedToken } from '#core/errors.ts';
 import type { DeploymentRecord, Gate } from '#core/records.ts';
 import type { Ports } from '#ports';
 
 export type ControlPorts = Pick<Ports, 'deployments' | 'audit' | 'callbacks' | 'clock'>;
-
-/** One control of a running deployment, as the API, the CLI and the control function take it. */
-export const ControlRequest = z.object({
-  deploymentId: z.string().min(1).max(80),
-  action: z.enum(['approve', 'reject', 'abort', 'pause', 'resume']),
-  /** Who asks: recorded in the audit trail. */
-  by: z.string().min(1).max(256),
-  comment: z.string().max(1024).optional(),
-});
-export type ControlRequest = z.infer<typeof ControlRequest>;
 
 export interface ControlResult {
   readonly deploymentId: string;
@@ -104,8 +94,7 @@ async function answered(callback: Promise<void>): Promise<void> {
   try {
     await callback;
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') {
+    if (isClosedToken(error)) {
       throw new ControlRefused('the execution no longer waits for this answer (it ended or timed out)', { cause: error });
     }
     throw error;

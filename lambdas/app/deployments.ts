@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { type ControlRequest, type ControlResult, controlDeployment } from '#app/control.ts';
+import { type ControlResult, controlDeployment } from '#app/control.ts';
+import type { ControlRequest } from '#core/api-contract.ts';
 import { IdTaken, Locked, RecordNotFound, SpecRejected, UnknownStrategy } from '#core/errors.ts';
 import type { DeploymentRecord } from '#core/records.ts';
 import { FAN_OUT_MACHINE, isMultiRegion } from '#core/regions.ts';

@@ -99,6 +99,18 @@ export const TRANSIENT_ERRORS: readonly string[] = [
  */
 export const CRASH_ERRORS: readonly string[] = [LAMBDA_ERRORS.Unknown, LAMBDA_ERRORS.ClientExecutionTimeoutException];
 
+/**
+ * What Step Functions answers SendTaskSuccess/SendTaskFailure with when the
+ * task no longer waits (it timed out, the execution ended, or the token was
+ * never valid): a late answer, not a fault.
+ */
+export const CLOSED_TOKEN_ERRORS: readonly string[] = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
+
+/** Whether an error says the task token's wait has ended (see CLOSED_TOKEN_ERRORS). */
+export function isClosedToken(error: unknown): boolean {
+  return error instanceof Error && CLOSED_TOKEN_ERRORS.includes(error.name);
+}
+
 export class RollbackUnavailable extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

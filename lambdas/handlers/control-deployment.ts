@@ -1,8 +1,6 @@
-import { type ControlPorts, ControlRequest, type ControlResult, controlDeployment } from '#app/control.ts';
+import { type ControlPorts, controlDeployment } from '#app/control.ts';
 import { parsedTask } from '#commons/powertools.ts';
-
-/** @deprecated import from `#app/control.ts`; re-exported while the API and the CLI move over. */
-export { ControlRequest, type ControlResult, controlDeployment };
+import { ControlRequest } from '#core/api-contract.ts';
 
 /** approve / reject / abort / pause / resume of a running deployment, recorded with who asked. */
 export function createControlDeployment(ports: ControlPorts) {

@@ -1,4 +1,4 @@
-import { RecordNotFound } from '#core/errors.ts';
+import { isClosedToken, RecordNotFound } from '#core/errors.ts';
 import type { RegionalCompleted } from '#core/regions.ts';
 import type { Ports } from '#ports';
 
@@ -6,7 +6,6 @@ import type { Ports } from '#ports';
 export type RegionCompletedPorts = Pick<Ports, 'deployments' | 'audit' | 'regions' | 'callbacks' | 'clock'>;
 
 /** SendTaskSuccess on a token whose wait has ended (timed out, or answered by an earlier delivery). */
-const CLOSED_TOKEN_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 
 /** What a completion did. */
 export interface RegionCompletion {
@@ -54,7 +53,7 @@ export async function regionCompleted(ports: RegionCompletedPorts, detail: Regio
   try {
     await ports.callbacks.succeed(entry.token, detail);
   } catch (error) {
-    if (!CLOSED_TOKEN_ERRORS.includes((error as Error).name)) throw error;
+    if (!isClosedToken(error)) throw error;
     // The wait ended (an earlier delivery, or its timeout): the record keeps the region's real outcome.
     delivered = false;
   }
