@@ -3,10 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeploymentService } from '#app/deployments.ts';
+import { MAX_BODY_BYTES, resolveRoute } from '#core/api-contract.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
-import { type ApiOptions, createApi, MAX_BODY_BYTES, resolveRoute } from '#handlers/api.ts';
+import { DeploymentSpec as SpecSchema } from '#core/spec.ts';
+import { type Executions, type Ports, systemClock } from '#ports';
+import { FUNCTIONS } from '#registry';
 import { osUser } from './commands.ts';
 import { prepareLocalFleet, readHosts } from './local/fleet-setup.ts';
+import { fakeContext } from './local/interpreter.ts';
 import { type LocalSession, startLocalSession } from './local/session.ts';
 import { openWorkspace, type Workspace } from './local/workspace.ts';
 
@@ -22,11 +26,10 @@ export interface ServeOptions {
   readonly port: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  readonly service: DeploymentService;
+  /** The API function's handler, as API Gateway would invoke it. */
+  readonly api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   /** One line per request (method, path, status, time). */
   readonly log?: (line: string) => void;
-  /** Runs before a valid spec starts (local mode makes the fleet ready here). */
-  readonly beforeStart?: ApiOptions['beforeStart'];
 }
 
 export interface LocalApi {
@@ -41,7 +44,7 @@ export interface LocalApi {
  * send, with the local user standing in for the IAM caller.
  */
 export async function serveLocal(options: ServeOptions): Promise<LocalApi> {
-  const api = createApi(options.service, options.beforeStart ? { beforeStart: options.beforeStart } : {});
+  const api = options.api;
   const host = options.host ?? '127.0.0.1';
   const localUser = `local:${osUser()}`;
   const server = createServer((req, res) => {
@@ -289,7 +292,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
     });
     // The API's start, rollback and controls: the local region's deployments service over StartExecution in this process.
     const service = region.service;
-    const beforeStart = async (spec: DeploymentSpec) => {
+    const ensureFleet = async (spec: DeploymentSpec) => {
       const hosts = await readHosts(workspace.fleetDir);
       // Another process may have added hosts since this one read the folder.
       region.fleet.reload();
@@ -301,8 +304,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
     const server = await serveLocal({
       port: options.port,
       ...(options.host ? { host: options.host } : {}),
-      service,
-      beforeStart,
+      api: await localApiFunction(region, ensureFleet),
       ...(options.log ? { log: options.log } : {}),
     });
     const opened = session;
@@ -335,4 +337,33 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
     await workspace.close();
     throw error;
   }
+}
+
+/**
+ * The API function as the registry builds it (the very handler the Lambda
+ * runs) over the local region's ports. Its StartExecution makes the local
+ * fleet ready for the spec first: a valid, unlocked request for an app+env the
+ * folder has no hosts for gets them.
+ */
+async function localApiFunction(
+  region: LocalSession['region'],
+  ensureFleet: (spec: DeploymentSpec) => Promise<void>,
+): Promise<ServeOptions['api']> {
+  const executions: Executions = {
+    async start(strategy, name, input) {
+      const parsed = SpecSchema.safeParse(input);
+      if (parsed.success) await ensureFleet(parsed.data);
+      return region.executions.start(strategy, name, input);
+    },
+  };
+  const create = await FUNCTIONS.api.load();
+  // As the local interpreter binds every function: the registry's factory over the ports its entry names.
+  const ports: Pick<Ports, (typeof FUNCTIONS.api.ports)[number]> = {
+    ...region.records,
+    executions,
+    callbacks: region.callbacks,
+    clock: systemClock,
+  };
+  const handler = create(ports as never);
+  return async (event) => (await handler(event, fakeContext('api'))) as APIGatewayProxyResult;
 }

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { SfnExecutions } from '#adapters/aws/executions.ts';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';
-import { createDeploymentService, type DeploymentService } from '#app/deployments.ts';
+import type { ServicePorts } from '#app/deployments.ts';
 import { tracer } from '#commons/powertools.ts';
 import { createApiHandler } from '#handlers/api.ts';
 import { systemClock } from '#ports';
@@ -36,20 +36,20 @@ export type ApiConfig = z.infer<typeof ApiConfig>;
  */
 const clientConfig = { retryMode: 'adaptive', maxAttempts: 3 } as const;
 
-/** The deployment service over the AWS adapters, clients traced by Powertools. Call once, at module scope. */
-export function apiService(env: NodeJS.ProcessEnv = process.env): DeploymentService {
+/** The API's ports over the AWS adapters, clients traced by Powertools. Call once, at module scope. */
+export function apiPorts(env: NodeJS.ProcessEnv = process.env): ServicePorts {
   const config = ApiConfig.parse(env);
   const sfn = tracer.captureAWSv3Client(new SFNClient(clientConfig));
   const db = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(clientConfig)), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
-  return createDeploymentService({
+  return {
     ...dynamoRecords(db, config.TABLE_NAME),
     executions: new SfnExecutions(sfn, config.STATE_MACHINE_ARNS),
     callbacks: new SfnCallbacks(sfn),
     clock: systemClock,
-  });
+  };
 }
 
 /** Lambda entry: the API handler over the AWS adapters. */
-export const handler = createApiHandler(apiService());
+export const handler = createApiHandler(apiPorts());

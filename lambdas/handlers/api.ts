@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { DeploymentService } from '#app/deployments.ts';
+import { createDeploymentService, type DeploymentService, type ServicePorts } from '#app/deployments.ts';
 import { logger, task } from '#commons/powertools.ts';
 import { API_ROUTES, type ApiRoute, ControlBody, ControlRequest, methodsOf, RollbackBody } from '#core/api-contract.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
@@ -21,14 +21,6 @@ import { badRequest, caller, checkField, checkId, HttpError, header, jsonBody, p
 
 export { MAX_BODY_BYTES, resolveRoute } from '#core/api-contract.ts';
 
-export interface ApiOptions {
-  /**
-   * Runs once the handler has found a POST /deployments spec valid, before the
-   * service starts it. Local mode makes the local fleet ready here.
-   */
-  readonly beforeStart?: (spec: DeploymentSpec) => Promise<void>;
-}
-
 /** The API as a function of an API Gateway proxy event (and the Lambda context, when there is one). */
 export type ApiHandler = (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
@@ -36,7 +28,7 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context?: Context) => Pro
 type Operation = (event: APIGatewayProxyEvent, route: ApiRoute) => Promise<APIGatewayProxyResult>;
 
 /** The API: Powertools' REST router over the contract's routes, answering in the API's JSON shape. */
-export function createApi(service: DeploymentService, options: ApiOptions = {}): ApiHandler {
+export function createApi(service: DeploymentService): ApiHandler {
   const operations: Record<ApiRoute['operation'], Operation> = {
     async start(event) {
       const body = jsonBody(event, { required: true });
@@ -51,7 +43,6 @@ export function createApi(service: DeploymentService, options: ApiOptions = {}):
       }
       const parsed = DeploymentSpec.safeParse(body);
       if (!parsed.success) throw new SpecRejected(toFieldErrors(parsed.error), { cause: parsed.error });
-      await options.beforeStart?.(parsed.data);
       const result = await service.start(body, { requestedBy: caller(event), ...(idempotencyKey ? { idempotencyKey } : {}) });
       return startAnswer(event, result, {});
     },
@@ -149,9 +140,11 @@ export function createApi(service: DeploymentService, options: ApiOptions = {}):
   return resolve;
 }
 
-/** The Lambda handler: the API in the house middleware (logger, metrics, tracer). */
-export function createApiHandler(service: DeploymentService, options: ApiOptions = {}) {
-  return task(createApi(service, options));
+/** The Lambda handler: the API over the deployments service on these ports, in the house middleware (logger, metrics, tracer). */
+export function createApiHandler(ports: ServicePorts) {
+  const api = createApi(createDeploymentService(ports));
+  // API Gateway's proxy event: the routes read it field by field and check what they take.
+  return task(async (event: unknown) => api(event as APIGatewayProxyEvent));
 }
 
 /** A request the caller can fix, answered as is and never logged as a fault. */

@@ -40,11 +40,7 @@ const callbacks: TaskCallbacks = {
   },
 };
 const records = dynamoRecords(db, tableName);
-const api = createApi(createDeploymentService({ ...records, executions, callbacks, clock: { now: () => new Date() } }), {
-  beforeStart: async (spec) => {
-    calls.push(`beforeStart ${spec.app}`);
-  },
-});
+const api = createApi(createDeploymentService({ ...records, executions, callbacks, clock: { now: () => new Date() } }));
 
 /** A deployment waiting at its approval gate: what a control or a rollback would act on. */
 const SEEDED = 'seeded-deployment';

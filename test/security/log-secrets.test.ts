@@ -95,13 +95,14 @@ beforeAll(async () => {
   // Host 0 (wave 1) holds its deploy until released: the pause surely arrives while wave 1 runs.
   const hosts = await createLocalFleet(fleetDir, parseSpec(spec), 4, { heldHosts: [0] });
   const { region: orchestrator } = await startLocalSession({ fleetDir, endpoint, tableName });
-  const service = createDeploymentService({
+  const ports = {
     ...orchestrator.records,
     executions: { start: async () => Promise.reject(new Error('not started here')) },
     callbacks: orchestrator.callbacks,
     clock: orchestrator.clock,
-  });
-  const api = createApiHandler(service) as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  };
+  const service = createDeploymentService(ports);
+  const api = createApiHandler(ports) as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
   const backend = {
     mode: 'local',
     service,
