@@ -5,5 +5,5 @@ process.env.POWERTOOLS_LOG_LEVEL ??= process.argv.includes('--verbose') ? 'INFO'
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
-const { main } = await import('../cli/main.ts');
+const { main } = await import('#cli/main.ts');
 process.exitCode = await main(process.argv);

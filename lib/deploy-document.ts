@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { DEPLOY_DOCUMENT, DOCUMENT_PARAMETERS } from '../lambdas/core/spec.ts';
+import { DEPLOY_DOCUMENT, DOCUMENT_PARAMETERS } from '#core/spec.ts';
 
 export const DEPLOY_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'documents', 'deploy-application.sh');
 

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { LISTING_INDEX } from '../lambdas/core/records.ts';
+import { LISTING_INDEX } from '#core/records.ts';
 
 export interface DeploymentTableProps {
   /** @default RemovalPolicy.RETAIN */

@@ -8,10 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '#core/regions.ts';
 import { Region as RegionName } from '#core/spec.ts';
 import { FUNCTIONS, type FunctionNameOf, type FunctionsOf, functionsOf } from '#registry';
-import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '../lambdas/core/regions.ts';
-import { FanOutDeployment } from '../statemachines/fan-out.ts';
+import { FanOutDeployment } from '#statemachines/fan-out.ts';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 

@@ -4,9 +4,9 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { DEFAULT_MANAGED_TAG, ManagedInstanceTag } from '#core/managed-tag.ts';
+import { ALLOWED_AWS_DOCUMENTS } from '#core/spec.ts';
 import { FUNCTIONS, type FunctionNameOf, type FunctionsOf, functionsOf, type ServiceCall } from '#registry';
-import { DEFAULT_MANAGED_TAG, ManagedInstanceTag } from '../lambdas/core/managed-tag.ts';
-import { ALLOWED_AWS_DOCUMENTS } from '../lambdas/core/spec.ts';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { type LocalDynamo, startDynamoDbLocal } from '../cli/local/dynamodb.ts';
+import { type LocalDynamo, startDynamoDbLocal } from '#cli/local/dynamodb.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

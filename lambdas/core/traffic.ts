@@ -1,4 +1,4 @@
-import type { TargetGroupWeight } from '../ports.ts';
+import type { TargetGroupWeight } from '#ports';
 import { InvalidWeights } from './errors.ts';
 
 /** The largest weight ELBv2 accepts for a target group in a forward action. */

@@ -2,7 +2,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
-import { catchAll, invoke } from '../tasks.ts';
+import { catchAll, invoke } from '#statemachines/tasks.ts';
 
 /** The state names of a bake and alarm check, and where its failures go. */
 export interface BakeAndCheckProps {

@@ -2,7 +2,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
-import { type CommandPhase, catchAll, evaluate, sendAndWait } from '../tasks.ts';
+import { type CommandPhase, catchAll, evaluate, sendAndWait } from '#statemachines/tasks.ts';
 
 /** The state names of a command wait, its phase, and where its failures go. */
 export interface CommandWaitProps {

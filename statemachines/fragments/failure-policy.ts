@@ -1,7 +1,7 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { awaitGate, catchAll, markOutcome } from '../tasks.ts';
+import { awaitGate, catchAll, markOutcome } from '#statemachines/tasks.ts';
 
 /** Where each branch of the failure policy goes. */
 export interface FailurePolicyProps {

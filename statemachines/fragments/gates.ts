@@ -1,7 +1,7 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { awaitGate, catchAll, invoke, otherwiseOf } from '../tasks.ts';
+import { awaitGate, catchAll, invoke, otherwiseOf } from '#statemachines/tasks.ts';
 
 /** The controls check's name and where its failures go. */
 export interface SafePointProps {

@@ -3,8 +3,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
-import type { StrategyFunctions } from '../functions.ts';
-import { catchAll, invoke, markOutcome, otherwiseOf } from '../tasks.ts';
+import type { StrategyFunctions } from '#statemachines/functions.ts';
+import { catchAll, invoke, markOutcome, otherwiseOf } from '#statemachines/tasks.ts';
 
 /** The Fail states of a start that did not start anything. */
 export interface NotStartedNames {

@@ -4,8 +4,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_BODY_BYTES } from '#core/api-contract.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
-import type { ApiConfig as ApiConfigSchema } from '../../lambdas/functions/api.ts';
+import { parseSpec } from '#core/spec.ts';
+import type { ApiConfig as ApiConfigSchema } from '#functions/api.ts';
 
 /**
  * The API Lambda's entry (lambdas/functions/api.ts) over mocked SDK clients:
@@ -67,7 +67,7 @@ describe('the API Lambda entry', () => {
     // The entry reads its configuration when it loads, as at a cold start.
     vi.stubEnv('TABLE_NAME', 'deployments');
     vi.stubEnv('STATE_MACHINE_ARNS', JSON.stringify(ARNS));
-    ({ handler, ApiConfig } = await import('../../lambdas/functions/api.ts'));
+    ({ handler, ApiConfig } = await import('#functions/api.ts'));
   });
 
   afterAll(() => {

@@ -4,9 +4,9 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { readHosts } from '../../cli/local/fleet-setup.ts';
-import { type LocalApiServer, MAX_BODY_BYTES, startLocalApi } from '../../cli/serve.ts';
-import type { DeploymentSpecInput } from '../../lambdas/core/spec.ts';
+import { readHosts } from '#cli/local/fleet-setup.ts';
+import { type LocalApiServer, MAX_BODY_BYTES, startLocalApi } from '#cli/serve.ts';
+import type { DeploymentSpecInput } from '#core/spec.ts';
 
 /**
  * The HTTP API as a client sees it: `deployctl serve --local` (the same

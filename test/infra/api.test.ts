@@ -5,8 +5,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { API_ROUTES } from '#core/api-contract.ts';
-import { apiGatewaySchema, DeploymentsApi, type DeploymentsApiProps } from '../../lib/deployments-api.ts';
-import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
+import { apiGatewaySchema, DeploymentsApi, type DeploymentsApiProps } from '#lib/deployments-api.ts';
+import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
 import { ACCOUNT, actionsOf, type Json, logicalIdOf, policiesOf, REGION, regionalStack, type Statement } from './synth.ts';
 
 let stack: RegionalStack;

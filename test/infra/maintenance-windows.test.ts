@@ -3,13 +3,13 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DeploymentSpec } from '../../lambdas/core/spec.ts';
+import { DeploymentSpec } from '#core/spec.ts';
 import {
   type MaintenanceWindow,
   MaintenanceWindowSchedules,
   type MaintenanceWindowSchedulesProps,
   type ScheduledSpec,
-} from '../../lib/maintenance-windows.ts';
+} from '#lib/maintenance-windows.ts';
 import { ACCOUNT, REGION, type Statement } from './synth.ts';
 
 const WEB_SPEC = {

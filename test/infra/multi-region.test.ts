@@ -7,8 +7,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { deployctlStacks } from '../../lib/app-stacks.ts';
-import type { RegionalStack } from '../../lib/regional-stack.ts';
+import { deployctlStacks } from '#lib/app-stacks.ts';
+import type { RegionalStack } from '#lib/regional-stack.ts';
 import { ACCOUNT, type Json, logicalIdOf } from './synth.ts';
 
 /**

@@ -6,9 +6,9 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { acknowledgeNagFindings } from '../../lib/nag.ts';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
+import { acknowledgeNagFindings } from '#lib/nag.ts';
+import type { HandlerName } from '#lib/orchestrator-functions.ts';
+import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
 import { ACCOUNT, actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, REGION, regionalStack } from './synth.ts';
 
 const Report = z.object({

@@ -3,8 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEPLOYMENT_STATUSES, type StatusChangeDetail } from '../../lambdas/core/events.ts';
-import { DeploymentNotifications, type DeploymentNotificationsProps, type NotifiedStatus } from '../../lib/notifications.ts';
+import { DEPLOYMENT_STATUSES, type StatusChangeDetail } from '#core/events.ts';
+import { DeploymentNotifications, type DeploymentNotificationsProps, type NotifiedStatus } from '#lib/notifications.ts';
 import { ACCOUNT, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
 
 function build(props: DeploymentNotificationsProps = {}): { stack: Stack; notifications: DeploymentNotifications; template: Template } {

@@ -5,8 +5,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEPLOYCTL_METRICS, Observability, type ObservabilityProps } from '../../lib/observability.ts';
-import { type RegionalStack, STRATEGIES } from '../../lib/regional-stack.ts';
+import { DEPLOYCTL_METRICS, Observability, type ObservabilityProps } from '#lib/observability.ts';
+import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
 import { ACCOUNT, ENTRY_POINTS, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
 
 const MetricOptions = z.looseObject({

@@ -3,8 +3,8 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPipelineTriggerConfig } from '#handlers/pipeline-trigger.ts';
-import { type PipelineDeployment, PipelineDeployments, type PipelineDeploymentsProps } from '../../lib/pipeline-deployments.ts';
-import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '../fixtures/codepipeline-events.ts';
+import { type PipelineDeployment, PipelineDeployments, type PipelineDeploymentsProps } from '#lib/pipeline-deployments.ts';
+import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '#test/fixtures/codepipeline-events.ts';
 import { ACCOUNT, type Json, REGION, type Statement } from './synth.ts';
 
 const PIPELINES: PipelineDeployment[] = [

@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { type RegionalStack, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import type { HandlerName } from '#lib/orchestrator-functions.ts';
+import { type RegionalStack, STRATEGIES, type StrategyName } from '#lib/regional-stack.ts';
 import {
   ACCOUNT,
   type AslDefinition,

@@ -1,8 +1,8 @@
 import aslValidator from 'asl-validator';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import type { HandlerName } from '#lib/orchestrator-functions.ts';
+import { STRATEGIES, type StrategyName } from '#lib/regional-stack.ts';
 import { type AslDefinition, type AslState, invokedHandler, regionalStack, renderDefinitions } from './synth.ts';
 
 let definitions: Record<StrategyName, AslDefinition>;

@@ -1,8 +1,8 @@
 import { App, type AppProps, type CfnResource, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
-import type { HandlerName } from '../../lib/orchestrator-functions.ts';
-import { RegionalStack, type RegionalStackProps, STRATEGIES, type StrategyName } from '../../lib/regional-stack.ts';
+import type { HandlerName } from '#lib/orchestrator-functions.ts';
+import { RegionalStack, type RegionalStackProps, STRATEGIES, type StrategyName } from '#lib/regional-stack.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';

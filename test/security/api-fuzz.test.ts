@@ -3,14 +3,14 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { createDeploymentService } from '#app/deployments.ts';
+import { createTable, localDocumentClient } from '#cli/local/dynamodb.ts';
+import { synthesizeTable } from '#cli/local/synth.ts';
 import { MAX_BODY_BYTES } from '#core/api-contract.ts';
+import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { createApi } from '#handlers/api.ts';
-import { createTable, localDocumentClient } from '../../cli/local/dynamodb.ts';
-import { synthesizeTable } from '../../cli/local/synth.ts';
-import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
-import { type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
-import type { Executions, TaskCallbacks } from '../../lambdas/ports.ts';
+import type { Executions, TaskCallbacks } from '#ports';
 import { FREE_TEXT, isObject, SAMPLES, unionFields } from './spec-fields.ts';
 
 /**

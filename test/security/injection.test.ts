@@ -6,11 +6,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type CommandStatusEvent, LocalFleet } from '../../lambdas/adapters/local/fleet.ts';
-import { DEFAULT_MANAGED_TAG } from '../../lambdas/core/managed-tag.ts';
-import { DEPLOY_DOCUMENT, DeploymentSpec, type DeploymentSpecInput, DOCUMENT_PARAMETERS } from '../../lambdas/core/spec.ts';
-import { DEPLOY_SCRIPT, DeployDocument } from '../../lib/deploy-document.ts';
-import { rollingSpec, startFlow } from '../flows/harness.ts';
+import { type CommandStatusEvent, LocalFleet } from '#adapters/local/fleet.ts';
+import { DEFAULT_MANAGED_TAG } from '#core/managed-tag.ts';
+import { DEPLOY_DOCUMENT, DeploymentSpec, type DeploymentSpecInput, DOCUMENT_PARAMETERS } from '#core/spec.ts';
+import { DEPLOY_SCRIPT, DeployDocument } from '#lib/deploy-document.ts';
+import { rollingSpec, startFlow } from '#test/flows/harness.ts';
 import {
   FREE_TEXT,
   fieldOf,

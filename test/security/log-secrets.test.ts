@@ -5,16 +5,16 @@ import * as path from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { LocalCallbacks } from '#adapters/local/callbacks.ts';
+import { LocalAlarms } from '#adapters/local/fleet.ts';
 import { createDeploymentService } from '#app/deployments.ts';
-import type { Backend } from '../../cli/backend.ts';
-import * as commands from '../../cli/commands.ts';
-import { localDocumentClient } from '../../cli/local/dynamodb.ts';
-import { createLocalFleet, releaseHost, startLocalSession } from '../../cli/local/session.ts';
-import { LocalCallbacks } from '../../lambdas/adapters/local/callbacks.ts';
-import { LocalAlarms } from '../../lambdas/adapters/local/fleet.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
-import { createApiHandler } from '../../lambdas/handlers/api.ts';
-import { rollingSpec } from '../flows/harness.ts';
+import type { Backend } from '#cli/backend.ts';
+import * as commands from '#cli/commands.ts';
+import { localDocumentClient } from '#cli/local/dynamodb.ts';
+import { createLocalFleet, releaseHost, startLocalSession } from '#cli/local/session.ts';
+import { parseSpec } from '#core/spec.ts';
+import { createApiHandler } from '#handlers/api.ts';
+import { rollingSpec } from '#test/flows/harness.ts';
 
 /**
  * No task token in any log line or status output. A local deployment goes

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { DeploymentSpec, type DeploymentSpecInput } from '../../lambdas/core/spec.ts';
+import { DeploymentSpec, type DeploymentSpecInput } from '#core/spec.ts';
 
 /**
  * The string fields of the deployment spec, found by walking its zod schema,

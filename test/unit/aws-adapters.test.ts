@@ -3,9 +3,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CloudWatchAlarms } from '../../lambdas/adapters/aws/cloudwatch.ts';
-import { EVENT_SOURCE, EventBridgeEvents } from '../../lambdas/adapters/aws/eventbridge.ts';
-import { SfnCallbacks } from '../../lambdas/adapters/aws/sfn.ts';
+import { CloudWatchAlarms } from '#adapters/aws/cloudwatch.ts';
+import { EVENT_SOURCE, EventBridgeEvents } from '#adapters/aws/eventbridge.ts';
+import { SfnCallbacks } from '#adapters/aws/sfn.ts';
 
 describe('CloudWatchAlarms', () => {
   const cloudwatch = mockClient(CloudWatchClient);

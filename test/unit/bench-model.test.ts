@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { estimateCost, LAMBDA_TIME_MODEL_MS, lambdaGbSeconds, PRICES } from '../../bench/cost.ts';
-import { historyEvents, type InterpreterEvent, largestPayloadBytes, stateTransitions } from '../../bench/history.ts';
-import { type DurationPair, evaluateTargets, hardLimitBreaches, type RunFigures } from '../../bench/targets.ts';
+import { estimateCost, LAMBDA_TIME_MODEL_MS, lambdaGbSeconds, PRICES } from '#bench/cost.ts';
+import { historyEvents, type InterpreterEvent, largestPayloadBytes, stateTransitions } from '#bench/history.ts';
+import { type DurationPair, evaluateTargets, hardLimitBreaches, type RunFigures } from '#bench/targets.ts';
 
 const state = (name: string, type: string, extra: Partial<NonNullable<InterpreterEvent['state']>> = {}) => ({
   name,

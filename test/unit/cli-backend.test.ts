@@ -3,8 +3,8 @@ import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-s
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openBackend, readStackOutputs } from '../../cli/backend.ts';
-import { BadInput } from '../../cli/spec-input.ts';
+import { openBackend, readStackOutputs } from '#cli/backend.ts';
+import { BadInput } from '#cli/spec-input.ts';
 
 const ARNS = {
   rolling: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deployctl-rolling',

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { changeFailureRateBand, computeDora, frequencyBand, leadTimeBand, parseSince, timeToRestoreBand } from '#core/dora.ts';
 import { InvalidSince } from '#core/errors.ts';
-import { changeFailureRateBand, computeDora, frequencyBand, leadTimeBand, parseSince, timeToRestoreBand } from '../../lambdas/core/dora.ts';
-import type { DeploymentStatus, Release } from '../../lambdas/core/records.ts';
+import type { DeploymentStatus, Release } from '#core/records.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

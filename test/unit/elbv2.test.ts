@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ElbTraffic } from '#adapters/aws/elbv2.ts';
 import { InvalidWeights, ListenerNotFound } from '#core/errors.ts';
-import { ElbTraffic } from '../../lambdas/adapters/aws/elbv2.ts';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
 const BLUE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/73e2d6bc24d8a067';

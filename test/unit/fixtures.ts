@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { type DeploymentStatus, keys } from '../../lambdas/core/records.ts';
-import { type DeploymentSpec, type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
-import type { DeploymentState } from '../../lambdas/core/state.ts';
-import type { Clock } from '../../lambdas/ports.ts';
+import { type DeploymentStatus, keys } from '#core/records.ts';
+import { type DeploymentSpec, type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
+import type { DeploymentState } from '#core/state.ts';
+import type { Clock } from '#ports';
 
 /** Shared fixtures for the unit tests, free of AWS SDK imports (this file holds no tests). */
 

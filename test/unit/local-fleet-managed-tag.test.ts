@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLocalFleet, readHosts } from '../../cli/local/fleet-setup.ts';
-import { type CommandStatusEvent, LocalFleet, type LocalHost } from '../../lambdas/adapters/local/fleet.ts';
-import { DEFAULT_MANAGED_TAG } from '../../lambdas/core/managed-tag.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
+import { type CommandStatusEvent, LocalFleet, type LocalHost } from '#adapters/local/fleet.ts';
+import { createLocalFleet, readHosts } from '#cli/local/fleet-setup.ts';
+import { DEFAULT_MANAGED_TAG } from '#core/managed-tag.ts';
+import { parseSpec } from '#core/spec.ts';
 
 const DOCUMENT = 'Test-Touch';
 const spec = parseSpec({ app: 'web', environment: 'qa', version: '1.0.0', targets: { tags: { app: 'web', environment: 'qa' } } });

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalTraffic } from '#adapters/local/traffic.ts';
 import { InvalidWeights, ListenerNotFound } from '#core/errors.ts';
-import { LocalTraffic } from '../../lambdas/adapters/local/traffic.ts';
-import { weightsFor } from '../../lambdas/core/traffic.ts';
+import { weightsFor } from '#core/traffic.ts';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/1/2';
 const BLUE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1';

@@ -2,9 +2,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { logger, task } from '../../lambdas/commons/powertools.ts';
-import { keys } from '../../lambdas/core/records.ts';
-import { createFinalize } from '../../lambdas/handlers/finalize.ts';
+import { logger, task } from '#commons/powertools.ts';
+import { keys } from '#core/records.ts';
+import { createFinalize } from '#handlers/finalize.ts';
 import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
 import { acceptWrites, awsTestDeps } from './support.ts';
 

@@ -10,8 +10,8 @@ import {
   planWaves,
   resolveCount,
   trafficPlan,
-} from '../../lambdas/core/plan.ts';
-import type { CountOrPercent, DeploymentSpecInput } from '../../lambdas/core/spec.ts';
+} from '#core/plan.ts';
+import type { CountOrPercent, DeploymentSpecInput } from '#core/spec.ts';
 import { hosts, specOf } from './fixtures.ts';
 
 /** Distinct host names, in no particular order. */

@@ -11,9 +11,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
-import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
-import { type HostResult, keys } from '../../lambdas/core/records.ts';
+import { type HostResult, keys } from '#core/records.ts';
 import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from './fixtures.ts';
 import { putRequests, type TableMock } from './support.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RollbackRefused } from '#core/errors.ts';
-import type { DeploymentRecord } from '../../lambdas/core/records.ts';
-import { manualRollbackSpec } from '../../lambdas/core/rollback.ts';
-import { parseSpec } from '../../lambdas/core/spec.ts';
+import type { DeploymentRecord } from '#core/records.ts';
+import { manualRollbackSpec } from '#core/rollback.ts';
+import { parseSpec } from '#core/spec.ts';
 import { specOf } from './fixtures.ts';
 
 function finished(spec: ReturnType<typeof specOf>, status: DeploymentRecord['status'] = 'SUCCEEDED'): DeploymentRecord {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SimulatedClock } from '../../cli/local/clock.ts';
+import { SimulatedClock } from '#cli/local/clock.ts';
 
 describe('SimulatedClock', () => {
   beforeEach(() => {

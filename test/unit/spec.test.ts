@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidSpec } from '#core/errors.ts';
-import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, parseSpec } from '../../lambdas/core/spec.ts';
+import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { minimalSpecInput } from './fixtures.ts';
 
 const blueGreen = {

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SsmFleet, SsmInventory } from '../../lambdas/adapters/aws/ssm.ts';
+import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
 import { host, hosts } from './fixtures.ts';
 
 describe('SSM adapters', () => {

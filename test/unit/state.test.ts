@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeploymentState, reasonOf } from '../../lambdas/core/state.ts';
+import { DeploymentState, reasonOf } from '#core/state.ts';
 
 describe('reasonOf', () => {
   it('gives the error name alone when there is no cause', () => {

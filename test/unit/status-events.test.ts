@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StatusChangeDetail, statusChangeJsonSchema } from '../../lambdas/core/events.ts';
+import { StatusChangeDetail, statusChangeJsonSchema } from '#core/events.ts';
 
 const SCHEMA_FILE = path.resolve(import.meta.dirname, '../../docs/events/deployment-status-change.schema.json');
 

@@ -18,15 +18,15 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { CloudWatchAlarms } from '../../lambdas/adapters/aws/cloudwatch.ts';
-import { ElbTraffic } from '../../lambdas/adapters/aws/elbv2.ts';
-import { EventBridgeEvents } from '../../lambdas/adapters/aws/eventbridge.ts';
-import { dynamoRecords } from '../../lambdas/adapters/aws/records/index.ts';
-import { SfnCallbacks } from '../../lambdas/adapters/aws/sfn.ts';
-import { SsmFleet, SsmInventory } from '../../lambdas/adapters/aws/ssm.ts';
-import { type DeploymentStatus, keys } from '../../lambdas/core/records.ts';
-import type { DeploymentSpec } from '../../lambdas/core/spec.ts';
-import type { Deps } from '../../lambdas/handlers/deps.ts';
+import { CloudWatchAlarms } from '#adapters/aws/cloudwatch.ts';
+import { ElbTraffic } from '#adapters/aws/elbv2.ts';
+import { EventBridgeEvents } from '#adapters/aws/eventbridge.ts';
+import { dynamoRecords } from '#adapters/aws/records/index.ts';
+import { SfnCallbacks } from '#adapters/aws/sfn.ts';
+import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
+import { type DeploymentStatus, keys } from '#core/records.ts';
+import type { DeploymentSpec } from '#core/spec.ts';
+import type { Deps } from '#handlers/deps.ts';
 import { BUS, DEPLOYMENT_ID, fixedClock, metaItem, TABLE } from './fixtures.ts';
 
 /** AWS-side fixtures for the unit tests: the adapters over mocked clients and table answers (this file holds no tests). */

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { SynthesizedOrchestrator } from '../../cli/local/synth.ts';
+import type { SynthesizedOrchestrator } from '#cli/local/synth.ts';
 import {
   type Codec,
   cachedSynthesis,
@@ -14,7 +14,7 @@ import {
   type SynthesisCache,
   sourceFiles,
   sourceHash,
-} from '../../cli/local/synth-cache.ts';
+} from '#cli/local/synth-cache.ts';
 
 /**
  * The synthesis cache of local mode: a result is read back only for the very

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CountOrPercent } from '../../lambdas/core/spec.ts';
-import { evaluateThresholds, isHostFailure } from '../../lambdas/core/thresholds.ts';
+import type { CountOrPercent } from '#core/spec.ts';
+import { evaluateThresholds, isHostFailure } from '#core/thresholds.ts';
 
 /** A fleet and a number of failed hosts in it. */
 const fleets = fc

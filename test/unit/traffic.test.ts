@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidWeights } from '#core/errors.ts';
-import { validateWeights, weightsFor } from '../../lambdas/core/traffic.ts';
+import { validateWeights, weightsFor } from '#core/traffic.ts';
 
 const BLUE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1';
 const GREEN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2';

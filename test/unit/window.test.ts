@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidWindow } from '#core/errors.ts';
-import type { Window } from '../../lambdas/core/spec.ts';
-import { checkWindow, decideWindow, waitTimestamp } from '../../lambdas/core/window.ts';
+import type { Window } from '#core/spec.ts';
+import { checkWindow, decideWindow, waitTimestamp } from '#core/window.ts';
 
 function windowOf(overrides: Partial<Window> = {}): Window {
   return { cron: '0 2 * * 6', durationMinutes: 120, timezone: 'Europe/Berlin', blackoutDates: [], outside: 'refuse', ...overrides };

@@ -1,5 +1,5 @@
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import type { AlarmState, Alarms } from '../../ports.ts';
+import type { AlarmState, Alarms } from '#ports';
 
 /** CloudWatch alarms, by names (100 per call) or by prefix. */
 export class CloudWatchAlarms implements Alarms {

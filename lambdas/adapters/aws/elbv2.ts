@@ -6,8 +6,8 @@ import {
   type TargetGroupStickinessConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListenerNotFound } from '#core/errors.ts';
-import { validateWeights } from '../../core/traffic.ts';
-import type { TargetGroupWeight, Traffic } from '../../ports.ts';
+import { validateWeights } from '#core/traffic.ts';
+import type { TargetGroupWeight, Traffic } from '#ports';
 
 /**
  * An ALB listener's default action as a weighted forward. `shift` reads the

@@ -1,6 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE } from '#core/events.ts';
-import type { Events, RegionalEvent, StatusEvent } from '../../ports.ts';
+import type { Events, RegionalEvent, StatusEvent } from '#ports';
 
 export { EVENT_SOURCE };
 

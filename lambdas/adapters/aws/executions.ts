@@ -1,6 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { UnknownStrategy } from '#core/errors.ts';
-import type { Executions } from '../../ports.ts';
+import type { Executions } from '#ports';
 
 /**
  * StartExecution on the strategy's state machine. Step Functions treats a

@@ -1,5 +1,5 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { TaskCallbacks } from '../../ports.ts';
+import type { TaskCallbacks } from '#ports';
 
 export class SfnCallbacks implements TaskCallbacks {
   constructor(private readonly sfn: SFNClient) {}

@@ -5,7 +5,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
+import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '#ports';
 
 /** SSM Run Command. */
 export class SsmFleet implements FleetCommands {

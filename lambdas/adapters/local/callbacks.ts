@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Events, RegionalEvent, StatusEvent, TaskCallbacks } from '../../ports.ts';
+import type { Events, RegionalEvent, StatusEvent, TaskCallbacks } from '#ports';
 
 /** A callback written to the inbox by another process: SendTaskSuccess or SendTaskFailure. */
 type Delivered = { readonly output: unknown } | { readonly error: string; readonly cause: string };

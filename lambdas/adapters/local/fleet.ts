@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { DEFAULT_MANAGED_TAG, type ManagedInstanceTag } from '../../core/managed-tag.ts';
-import { ALLOWED_AWS_DOCUMENTS, DEPLOY_DOCUMENT } from '../../core/spec.ts';
-import type { AlarmState, Alarms, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '../../ports.ts';
+import { DEFAULT_MANAGED_TAG, type ManagedInstanceTag } from '#core/managed-tag.ts';
+import { ALLOWED_AWS_DOCUMENTS, DEPLOY_DOCUMENT } from '#core/spec.ts';
+import type { AlarmState, Alarms, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '#ports';
 
 /** A host of the local fleet, as stored in `<fleet>/<instanceId>/host.json`. */
 export interface LocalHost {

@@ -3,8 +3,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as z from 'zod';
 import { ListenerNotFound } from '#core/errors.ts';
-import { validateWeights } from '../../core/traffic.ts';
-import type { TargetGroupWeight, Traffic } from '../../ports.ts';
+import { validateWeights } from '#core/traffic.ts';
+import type { TargetGroupWeight, Traffic } from '#ports';
 
 const Weights = z.array(z.object({ targetGroupArn: z.string(), weight: z.number() }).strict());
 

@@ -1,7 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../../core/records.ts';
-import type { AuditLog } from '../../../ports.ts';
+import { keys } from '#core/records.ts';
+import type { AuditLog } from '#ports';
 import { TableAccess } from './table.ts';
 
 /** The audit trail: one event per transition, and events written once per key however often a task is retried. */

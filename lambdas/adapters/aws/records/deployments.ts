@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { RecordNotFound } from '../../../core/errors.ts';
-import { type CheckResult, type DeploymentRecord, type DeploymentStatus, keys, LISTING_INDEX, type Page } from '../../../core/records.ts';
-import type { DeploymentSpec } from '../../../core/spec.ts';
-import type { DeploymentStore } from '../../../ports.ts';
+import { RecordNotFound } from '#core/errors.ts';
+import { type CheckResult, type DeploymentRecord, type DeploymentStatus, keys, LISTING_INDEX, type Page } from '#core/records.ts';
+import type { DeploymentSpec } from '#core/spec.ts';
+import type { DeploymentStore } from '#ports';
 import { TableAccess } from './table.ts';
 
 /** The META record of each deployment: create, read, update, finish, list, and the gate it waits at. */

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RecordStores } from '../../../ports.ts';
+import type { RecordStores } from '#ports';
 import { DynamoAudit } from './audit.ts';
 import { DynamoDeployments } from './deployments.ts';
 import { DynamoLocks } from './locks.ts';

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { LockHeld } from '../../../core/errors.ts';
-import { keys } from '../../../core/records.ts';
-import type { LockStore } from '../../../ports.ts';
+import { LockHeld } from '#core/errors.ts';
+import { keys } from '#core/records.ts';
+import type { LockStore } from '#ports';
 import { TableAccess } from './table.ts';
 
 /** The app+env lock: one live deployment per app and environment (conditional writes, expiry). */

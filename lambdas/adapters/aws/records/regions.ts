@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys, type RegionPhase, type RegionProgress } from '../../../core/records.ts';
-import type { RegionStore } from '../../../ports.ts';
+import { keys, type RegionPhase, type RegionProgress } from '#core/records.ts';
+import type { RegionStore } from '#ports';
 import { TableAccess } from './table.ts';
 
 /** Multi-region: each region's entry in the control region's record. */

@@ -1,6 +1,6 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type DeploymentRecord, type DeploymentStatus, keys, type Page, type Release } from '../../../core/records.ts';
-import type { ReleaseStore } from '../../../ports.ts';
+import { type DeploymentRecord, type DeploymentStatus, keys, type Page, type Release } from '#core/records.ts';
+import type { ReleaseStore } from '#ports';
 import { TableAccess } from './table.ts';
 
 /** The release history of each app+env, newest first. */

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { TokenNotFound } from '../../../core/errors.ts';
-import { type HostResult, keys, type WaveResult, type WaveSummary } from '../../../core/records.ts';
-import type { CommandCompletion, WaveSending, WaveStore } from '../../../ports.ts';
+import { TokenNotFound } from '#core/errors.ts';
+import { type HostResult, keys, type WaveResult, type WaveSummary } from '#core/records.ts';
+import type { CommandCompletion, WaveSending, WaveStore } from '#ports';
 import { TableAccess } from './table.ts';
 
 const HOSTS_PER_CHUNK = 1000;
