@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { json, localScenarios, type Scenario } from './spawn.ts';
+import { json, localScenarios, type Scenario } from '#test/cli/spawn.ts';
 
 /**
  * A local deployment runs in its `deployctl deploy` process while other

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deployctl } from './spawn.ts';
+import { deployctl } from '#test/cli/spawn.ts';
 
 /**
  * `deployctl deploy --local` as a user runs it: a separate process, its own

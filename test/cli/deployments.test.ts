@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { json, localScenarios } from './spawn.ts';
+import { json, localScenarios } from '#test/cli/spawn.ts';
 
 /**
  * Deployments as a user starts them against local mode, one process each:

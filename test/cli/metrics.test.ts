@@ -6,7 +6,7 @@ import type { Backend } from '#cli/backend.ts';
 import type { Output } from '#cli/commands.ts';
 import { metrics } from '#cli/metrics.ts';
 import type { Page, Release } from '#core/records.ts';
-import { deployctl } from './spawn.ts';
+import { deployctl } from '#test/cli/spawn.ts';
 
 /**
  * `deployctl metrics` as a user runs it: deployments recorded by separate

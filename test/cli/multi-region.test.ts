@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deployctl, json } from './spawn.ts';
+import { deployctl, json } from '#test/cli/spawn.ts';
 
 /** `deployctl deploy --local --regions`: two local regions, each with its own fleet and table, in two region waves. */
 describe('deployctl deploy --local --regions', () => {

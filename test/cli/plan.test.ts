@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { json, localScenarios } from './spawn.ts';
+import { json, localScenarios } from '#test/cli/spawn.ts';
 
 /**
  * `deployctl plan` as a user runs it against local mode: a separate process,

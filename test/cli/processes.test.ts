@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployctl, json, localScenarios } from './spawn.ts';
+import { deployctl, json, localScenarios } from '#test/cli/spawn.ts';
 
 /**
  * deployctl's processes and their lifetimes in local mode: a deployment

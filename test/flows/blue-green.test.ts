@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blueGreenSpec, startFlow } from './harness.ts';
+import { blueGreenSpec, startFlow } from '#test/flows/harness.ts';
 
 /** 8 local hosts: 0-3 blue (live), 4-7 green (idle). */
 const BLUE = [0, 1, 2, 3];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rollingSpec, startFlow } from './harness.ts';
+import { rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /** Hosts of a 12-host fleet in waves of 25% (3 per wave), by 0-based index. */
 const wave = (n: number, hosts: string[]) => hosts.slice((n - 1) * 3, n * 3);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rollingSpec, startFlow } from './harness.ts';
+import { rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /** 12 local hosts in four waves of 3 (25%); host 5 is the last of wave 2. */
 const FAILING = 5;

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { FAULTS, runFault } from './fault-matrix.ts';
+import { FAULTS, runFault } from '#test/flows/fault-matrix.ts';
 
 /** The fault matrix (test/flows/fault-matrix.ts) against the blueGreen state machine. */
 describe('the fault matrix on the blueGreen state machine', () => {

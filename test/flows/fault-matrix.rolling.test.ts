@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FAULTS, faultTable, runFault } from './fault-matrix.ts';
+import { FAULTS, faultTable, runFault } from '#test/flows/fault-matrix.ts';
 
 /** The fault matrix (test/flows/fault-matrix.ts) against the rolling state machine. */
 describe('the fault matrix on the rolling state machine', () => {

@@ -5,7 +5,7 @@ import type { ServiceFaults } from '#cli/local/faults.ts';
 import type { FleetFaults } from '#cli/local/session.ts';
 import type { DeploymentStatus } from '#core/records.ts';
 import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
-import { blueGreenSpec, type Flow, rollingSpec, startFlow } from './harness.ts';
+import { blueGreenSpec, type Flow, rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /**
  * The fault matrix (issue 7): every fault against every strategy, on the

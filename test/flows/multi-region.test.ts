@@ -11,7 +11,7 @@ import { synthesizeMultiRegion } from '#cli/local/synth.ts';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '#core/regions.ts';
 import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { systemClock } from '#ports';
-import { rollingSpec } from './harness.ts';
+import { rollingSpec } from '#test/flows/harness.ts';
 
 /**
  * Multi-region in local mode: the control region's fan-out machine and one

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TERMINAL_STATUSES } from '#core/records.ts';
-import { rollingSpec, startFlow } from './harness.ts';
+import { rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /** Hosts of the 12-host fleet, by 0-based index, in the waves a 25% plan gives (3 per wave). */
 const wave = (n: number, hosts: string[]) => hosts.slice((n - 1) * 3, n * 3);

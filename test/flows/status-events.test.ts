@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusChangeDetail } from '#core/events.ts';
-import { blueGreenSpec, rollingSpec, startFlow } from './harness.ts';
+import { blueGreenSpec, rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /** What a subscriber sees: each event's status, with the wave for wave events. */
 function timeline(events: readonly { detail: StatusChangeDetail }[]): string[] {

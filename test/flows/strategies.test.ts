@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentSpecInput } from '#core/spec.ts';
-import { rollingSpec, startFlow } from './harness.ts';
+import { rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /**
  * All-at-once, canary and linear on their own synthesized state machines, 12

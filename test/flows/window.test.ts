@@ -3,7 +3,7 @@ import { SimulatedClock } from '#cli/local/clock.ts';
 import type { EventLog, LocalRun } from '#cli/local/interpreter.ts';
 import type { Window } from '#core/spec.ts';
 import { checkWindow, waitTimestamp } from '#core/window.ts';
-import { blueGreenSpec, rollingSpec, startFlow } from './harness.ts';
+import { blueGreenSpec, rollingSpec, startFlow } from '#test/flows/harness.ts';
 
 /** Local time starts at Thursday 2026-01-01 00:00 UTC and runs on from there. */
 const START = new Date('2026-01-01T00:00:00Z');

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { API_ROUTES } from '#core/api-contract.ts';
 import { apiGatewaySchema, DeploymentsApi, type DeploymentsApiProps } from '#lib/deployments-api.ts';
 import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
-import { ACCOUNT, actionsOf, type Json, logicalIdOf, policiesOf, REGION, regionalStack, type Statement } from './synth.ts';
+import { ACCOUNT, actionsOf, type Json, logicalIdOf, policiesOf, REGION, regionalStack, type Statement } from '#test/infra/synth.ts';
 
 let stack: RegionalStack;
 let template: Template;

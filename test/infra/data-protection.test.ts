@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flatten, type TemplateJson } from './least-privilege.ts';
-import { ACCOUNT, ENTRY_POINTS, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
+import { flatten, type TemplateJson } from '#test/infra/least-privilege.ts';
+import { ACCOUNT, ENTRY_POINTS, type Json, logicalIdOf, REGION, regionalStack } from '#test/infra/synth.ts';
 
 const TABLE_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/6d1f0c2e-7b3a-4c59-9e8d-2a1b3c4d5e6f`;
 

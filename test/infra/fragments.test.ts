@@ -13,7 +13,7 @@ import { ApprovalGate, SafePoint } from '#statemachines/fragments/gates.ts';
 import { Start } from '#statemachines/fragments/start.ts';
 import type { FanOutFunctions } from '#statemachines/functions.ts';
 import { RETRY_POLICY } from '#statemachines/retry-policy.ts';
-import type { AslDefinition, AslState } from './synth.ts';
+import type { AslDefinition, AslState } from '#test/infra/synth.ts';
 
 /** A function to invoke, by name: its ARN names it, so a task shows which one it invokes. */
 const fn = (scope: Construct, name: string) =>

@@ -43,9 +43,9 @@ import {
   statementsOfRole,
   type TemplateJson,
   UNSCOPED_ACTIONS,
-} from './least-privilege.ts';
-import { PROJECT_ROOT, SdkCallAnalyzer } from './sdk-calls.ts';
-import { ACCOUNT, ENTRY_POINTS, REGION, regionalStack } from './synth.ts';
+} from '#test/infra/least-privilege.ts';
+import { PROJECT_ROOT, SdkCallAnalyzer } from '#test/infra/sdk-calls.ts';
+import { ACCOUNT, ENTRY_POINTS, REGION, regionalStack } from '#test/infra/synth.ts';
 
 const TABLE_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f3c5b6a-1d2e-4f50-8a9b-0c1d2e3f4a5b`;
 

@@ -3,8 +3,8 @@ import type { Stack } from 'aws-cdk-lib';
 import { ALLOWED_AWS_DOCUMENTS } from '#core/spec.ts';
 import { OrchestratorFunction } from '#lib/orchestrator-function.ts';
 import { FUNCTIONS, type FunctionName, type FunctionSpec } from '#registry';
-import { PROJECT_ROOT, type SdkCall, type SdkCallAnalyzer } from './sdk-calls.ts';
-import { type Json, logicalIdOf } from './synth.ts';
+import { PROJECT_ROOT, type SdkCall, type SdkCallAnalyzer } from '#test/infra/sdk-calls.ts';
+import { type Json, logicalIdOf } from '#test/infra/synth.ts';
 
 /** The IAM service prefix of each SDK package the code may use; a package missing here fails the coverage test. */
 const SERVICE_PREFIX: Readonly<Record<string, string>> = {

@@ -10,7 +10,7 @@ import {
   type MaintenanceWindowSchedulesProps,
   type ScheduledSpec,
 } from '#lib/maintenance-windows.ts';
-import { ACCOUNT, REGION, type Statement } from './synth.ts';
+import { ACCOUNT, REGION, type Statement } from '#test/infra/synth.ts';
 
 const WEB_SPEC = {
   app: 'web',

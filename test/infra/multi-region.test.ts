@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { deployctlStacks } from '#lib/app-stacks.ts';
 import type { RegionalStack } from '#lib/regional-stack.ts';
-import { ACCOUNT, type Json, logicalIdOf } from './synth.ts';
+import { ACCOUNT, type Json, logicalIdOf } from '#test/infra/synth.ts';
 
 /**
  * The app from a multi-region config, as `cdk synth` builds it from the

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { acknowledgeNagFindings } from '#lib/nag.ts';
 import type { HandlerName } from '#lib/orchestrator-functions.ts';
 import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
-import { ACCOUNT, actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, REGION, regionalStack } from './synth.ts';
+import { ACCOUNT, actionsOf, ENTRY_POINTS, logicalIdOf, policiesOf, REGION, regionalStack } from '#test/infra/synth.ts';
 
 const Report = z.object({
   pluginReports: z.array(

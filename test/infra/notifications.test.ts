@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEPLOYMENT_STATUSES, type StatusChangeDetail } from '#core/events.ts';
 import { DeploymentNotifications, type DeploymentNotificationsProps, type NotifiedStatus } from '#lib/notifications.ts';
-import { ACCOUNT, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
+import { ACCOUNT, type Json, logicalIdOf, REGION, regionalStack } from '#test/infra/synth.ts';
 
 function build(props: DeploymentNotificationsProps = {}): { stack: Stack; notifications: DeploymentNotifications; template: Template } {
   const stack = new Stack(new App(), 'Notified', { env: { account: ACCOUNT, region: REGION } });

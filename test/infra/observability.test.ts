@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEPLOYCTL_METRICS, Observability, type ObservabilityProps } from '#lib/observability.ts';
 import { type RegionalStack, STRATEGIES } from '#lib/regional-stack.ts';
-import { ACCOUNT, ENTRY_POINTS, type Json, logicalIdOf, REGION, regionalStack } from './synth.ts';
+import { ACCOUNT, ENTRY_POINTS, type Json, logicalIdOf, REGION, regionalStack } from '#test/infra/synth.ts';
 
 const MetricOptions = z.looseObject({
   expression: z.string().optional(),

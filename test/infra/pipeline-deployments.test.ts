@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readPipelineTriggerConfig } from '#handlers/pipeline-trigger.ts';
 import { type PipelineDeployment, PipelineDeployments, type PipelineDeploymentsProps } from '#lib/pipeline-deployments.ts';
 import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '#test/fixtures/codepipeline-events.ts';
-import { ACCOUNT, type Json, REGION, type Statement } from './synth.ts';
+import { ACCOUNT, type Json, REGION, type Statement } from '#test/infra/synth.ts';
 
 const PIPELINES: PipelineDeployment[] = [
   {

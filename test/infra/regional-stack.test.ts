@@ -16,7 +16,7 @@ import {
   regionalStack,
   renderDefinitions,
   type Statement,
-} from './synth.ts';
+} from '#test/infra/synth.ts';
 
 let stack: RegionalStack;
 let template: Template;

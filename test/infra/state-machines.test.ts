@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerName } from '#lib/orchestrator-functions.ts';
 import { STRATEGIES, type StrategyName } from '#lib/regional-stack.ts';
-import { type AslDefinition, type AslState, invokedHandler, regionalStack, renderDefinitions } from './synth.ts';
+import { type AslDefinition, type AslState, invokedHandler, regionalStack, renderDefinitions } from '#test/infra/synth.ts';
 
 let definitions: Record<StrategyName, AslDefinition>;
 

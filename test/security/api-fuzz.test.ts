@@ -11,7 +11,7 @@ import { MAX_BODY_BYTES } from '#core/api-contract.ts';
 import { type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
 import { createApi } from '#handlers/api.ts';
 import type { Executions, TaskCallbacks } from '#ports';
-import { FREE_TEXT, isObject, SAMPLES, unionFields } from './spec-fields.ts';
+import { FREE_TEXT, isObject, SAMPLES, unionFields } from '#test/security/spec-fields.ts';
 
 /**
  * The API handler against thousands of malformed and hostile requests made by

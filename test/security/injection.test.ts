@@ -22,7 +22,7 @@ import {
   type StringField,
   stringFields,
   valueAt,
-} from './spec-fields.ts';
+} from '#test/security/spec-fields.ts';
 
 /**
  * No injection: spec values reach hosts only as SSM document parameters.

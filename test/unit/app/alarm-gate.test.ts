@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkAlarms } from '#app/alarm-gate.ts';
 import { AlarmFiring } from '#core/errors.ts';
+import { DEPLOYMENT_ID, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, stateOf } from '#test/unit/fixtures.ts';
 
 describe('checkAlarms', () => {
   const state = stateOf({ wave: 1, waveCount: 3 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closeDeployment, finalizeDeployment, reportToParent } from '#app/close.ts';
+import { DEPLOYMENT_ID, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, stateOf } from '#test/unit/fixtures.ts';
 
 const finished = { type: 'DeploymentFinished', actor: 'deployctl', detail: {} };
 

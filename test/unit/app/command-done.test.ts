@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { commandFinished } from '#app/command-done.ts';
 import { TokenNotFound } from '#core/errors.ts';
+import { DEPLOYMENT_ID } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
-import { DEPLOYMENT_ID } from '#test/unit/fixtures.ts';
 
 /** Ports with one wave of two commands sent under one token. */
 async function twoCommands() {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { controlDeployment } from '#app/control.ts';
 import { ControlRefused } from '#core/errors.ts';
 import type { Gate } from '#core/records.ts';
+import { DEPLOYMENT_ID } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID } from '#test/unit/fixtures.ts';
 
 const since = '2026-03-02T09:00:00.000Z';
 const approvalGate: Gate = { kind: 'approval', wave: 1, token: 'approve-me', since };

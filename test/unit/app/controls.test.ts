@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkControls } from '#app/controls.ts';
 import { DeploymentAborted } from '#core/errors.ts';
+import { stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { stateOf } from '#test/unit/fixtures.ts';
 
 const at = '2026-03-02T09:00:00.000Z';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { evaluateWave } from '#app/evaluate-wave.ts';
 import { sendWave } from '#app/send-wave.ts';
 import { ROLLBACK_WAVE, VALIDATE_WAVE } from '#core/records.ts';
+import { DEPLOYMENT_ID, hosts, stateOf } from '#test/support/fixtures.ts';
 import { blueGreen, runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
 
 /** A deployment whose first wave, of these hosts, was sent (one command), and then the given phase. */
 async function sent(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { executionEnded } from '#app/execution-ended.ts';
+import { DEPLOYMENT_ID, specOf } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, specOf } from '#test/unit/fixtures.ts';
 
 const ended = (status: string, extra: Record<string, string | null> = {}) => ({
   executionArn: `arn:aws:states:us-east-1:123456789012:execution:deployctl-rolling:${DEPLOYMENT_ID}`,

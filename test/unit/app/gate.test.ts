@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { awaitGate } from '#app/gate.ts';
 import { FAILURE_POLICY_ACTOR } from '#core/controls.ts';
 import { DeploymentAborted } from '#core/errors.ts';
+import { DEPLOYMENT_ID, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, stateOf } from '#test/unit/fixtures.ts';
 
 const TOKEN = 'gate-token';
 const at = '2026-03-02T09:00:00.000Z';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planDeployment } from '#app/plan.ts';
+import { DEPLOYMENT_ID, hosts, stateOf } from '#test/support/fixtures.ts';
 import { blueGreen, runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
 
 describe('planDeployment', () => {
   it('stores each wave of the resolved hosts and puts only counts in the state', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runPreChecks } from '#app/pre-checks.ts';
 import { PreCheckFailed } from '#core/errors.ts';
+import { DEPLOYMENT_ID, hosts, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
 
 /** A deployment with two planned waves of two hosts each. */
 async function planned(overrides: Parameters<typeof runningDeployment>[0] = {}, fields: Parameters<typeof runningDeployment>[1] = {}) {

@@ -4,8 +4,8 @@ import { RollbackUnavailable } from '#core/errors.ts';
 import { ROLLBACK_WAVE } from '#core/records.ts';
 import { DEPLOY_DOCUMENT } from '#core/spec.ts';
 import { commentFor } from '#core/waves.ts';
+import { DEPLOYMENT_ID, hosts, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, hosts, stateOf } from '#test/unit/fixtures.ts';
 
 const TOKEN = 'token-1';
 

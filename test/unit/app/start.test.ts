@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { startDeployment } from '#app/start.ts';
 import { DeploymentExists, LockHeld } from '#core/errors.ts';
 import { LOCK_TTL_SECONDS } from '#core/limits.ts';
+import { minimalSpecInput } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
-import { minimalSpecInput } from '#test/unit/fixtures.ts';
 
 describe('startDeployment', () => {
   it('records the deployment, takes the lock and announces STARTED once', async () => {

@@ -1,7 +1,7 @@
 import type { DeploymentSpecInput } from '#core/spec.ts';
 import type { DeploymentFields } from '#ports';
+import { DEPLOYMENT_ID, specOf } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
-import { DEPLOYMENT_ID, specOf } from '#test/unit/fixtures.ts';
 
 /** Fixtures for the use-case tests over in-memory ports (this file holds no tests). */
 

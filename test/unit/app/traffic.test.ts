@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { shiftTraffic, switchBack } from '#app/traffic.ts';
 import { NotBlueGreen } from '#core/errors.ts';
+import { DEPLOYMENT_ID, stateOf } from '#test/support/fixtures.ts';
 import { BLUE, blueGreen, GREEN, LISTENER, runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, stateOf } from '#test/unit/fixtures.ts';
 
 const weights = (green: number) => [
   { targetGroupArn: BLUE, weight: 100 - green },

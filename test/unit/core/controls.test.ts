@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { abortMessage, needsApproval, nextStep } from '#core/controls.ts';
-import { stateOf } from '#test/unit/fixtures.ts';
+import { stateOf } from '#test/support/fixtures.ts';
 
 describe('nextStep', () => {
   it('is a wave while waves remain, then a traffic step while steps remain, then done', () => {

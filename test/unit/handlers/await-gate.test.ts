@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAwaitGate } from '#handlers/await-gate.ts';
+import { DEPLOYMENT_ID, lambdaContext, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, lambdaContext, stateOf } from '#test/unit/fixtures.ts';
 
 describe('await-gate handler', () => {
   it('parks the execution at the gate its input names', async () => {

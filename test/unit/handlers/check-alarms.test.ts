@@ -4,8 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AlarmFiring } from '#core/errors.ts';
 import { createCheckAlarms } from '#handlers/check-alarms.ts';
-import { lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps, givenDeployment } from '#test/support/aws-mocks.ts';
+import { lambdaContext, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('check-alarms', () => {
   const db = mockClient(DynamoDBDocumentClient);

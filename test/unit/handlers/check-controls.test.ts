@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCheckControls } from '#handlers/check-controls.ts';
+import { lambdaContext, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { lambdaContext, stateOf } from '#test/unit/fixtures.ts';
 
 describe('check-controls handler', () => {
   it('answers the state with the decision of the safe point', async () => {

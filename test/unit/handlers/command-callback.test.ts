@@ -5,8 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { TokenNotFound } from '#core/errors.ts';
 import { keys } from '#core/records.ts';
 import { createCommandCallback } from '#handlers/command-callback.ts';
-import { DEPLOYMENT_ID, lambdaContext } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, lambdaContext } from '#test/support/fixtures.ts';
 
 function statusChange(commandId: string, status: string) {
   return {

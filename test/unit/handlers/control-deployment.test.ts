@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createControlDeployment } from '#handlers/control-deployment.ts';
+import { DEPLOYMENT_ID, lambdaContext } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, lambdaContext } from '#test/unit/fixtures.ts';
 
 describe('control-deployment handler', () => {
   it('applies the control its input asks for and answers what was done', async () => {

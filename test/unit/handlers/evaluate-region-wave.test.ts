@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEvaluateRegionWave } from '#handlers/evaluate-region-wave.ts';
+import { lambdaContext } from '#test/support/fixtures.ts';
 import { givenRegions, PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
-import { lambdaContext } from '#test/unit/fixtures.ts';
 
 const result = { deploymentId: PARENT, region: 'us-east-1', phase: 'deploy', timeoutSeconds: 600 };
 

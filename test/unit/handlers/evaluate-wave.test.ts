@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys, ROLLBACK_WAVE } from '#core/records.ts';
 import { createEvaluateWave } from '#handlers/evaluate-wave.ts';
-import { DEPLOYMENT_ID, host, hosts, lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment, givenWave } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, host, hosts, lambdaContext, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('evaluate-wave', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -6,8 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeploymentStatus } from '#core/records.ts';
 import { keys } from '#core/records.ts';
 import { createExecutionStatus } from '#handlers/execution-status.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, NOW, specOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
+import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/support/aws-mocks.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, NOW, specOf } from '#test/support/fixtures.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:deployctl-rolling';
 

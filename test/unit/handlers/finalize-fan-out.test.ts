@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '#core/records.ts';
 import { createFinalizeFanOut } from '#handlers/finalize-fan-out.ts';
-import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps } from '#test/unit/support.ts';
+import { acceptWrites, auditEvents, awsTestDeps } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf } from '#test/support/fixtures.ts';
 
 describe('finalize-fan-out', () => {
   const db = mockClient(DynamoDBDocumentClient);

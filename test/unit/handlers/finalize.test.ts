@@ -6,8 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeploymentStatus } from '#core/records.ts';
 import { keys } from '#core/records.ts';
 import { createFinalize } from '#handlers/finalize.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/unit/support.ts';
+import { acceptWrites, auditEvents, awsTestDeps, givenDeployment } from '#test/support/aws-mocks.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('finalize', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -13,8 +13,8 @@ import { createSendCommand } from '#handlers/send-command.ts';
 import { createShiftTraffic, createSwitchBack } from '#handlers/shift-traffic.ts';
 import { createValidateSpec } from '#handlers/validate-spec.ts';
 import type { LambdaHandler } from '#registry';
+import { DEPLOYMENT_ID, lambdaContext, stateOf } from '#test/support/fixtures.ts';
 import { runningDeployment } from '#test/unit/app/support.ts';
-import { DEPLOYMENT_ID, lambdaContext, stateOf } from '#test/unit/fixtures.ts';
 
 type Ports = Awaited<ReturnType<typeof runningDeployment>>['ports'];
 

@@ -11,7 +11,7 @@ import type { PipelineTemplates } from '#core/pipeline.ts';
 import { parseSpec } from '#core/spec.ts';
 import { createPipelineTrigger, readPipelineTriggerConfig } from '#handlers/pipeline-trigger.ts';
 import { DOCUMENTED_FAILED_EVENT, DOCUMENTED_SUCCEEDED_EVENT } from '#test/fixtures/codepipeline-events.ts';
-import { lambdaContext } from '#test/unit/fixtures.ts';
+import { lambdaContext } from '#test/support/fixtures.ts';
 
 const succeeded = () => JSON.parse(DOCUMENTED_SUCCEEDED_EVENT) as { detail: Record<string, unknown> };
 const EXECUTION_ID = '12345678-1234-5678-abcd-12345678abcd';

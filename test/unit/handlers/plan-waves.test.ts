@@ -5,8 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { PlanRefused } from '#core/errors.ts';
 import { keys } from '#core/records.ts';
 import { createPlanWaves } from '#handlers/plan-waves.ts';
-import { DEPLOYMENT_ID, hosts, lambdaContext, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, givenDeployment } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, hosts, lambdaContext, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('plan-waves', () => {
   const db = mockClient(DynamoDBDocumentClient);

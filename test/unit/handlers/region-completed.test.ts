@@ -8,8 +8,8 @@ import { keys } from '#core/records.ts';
 import { type RegionalCompleted, regionalSpec } from '#core/regions.ts';
 import { parseSpec } from '#core/spec.ts';
 import { createRegionCompleted } from '#handlers/region-completed.ts';
-import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, specOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps } from '#test/support/aws-mocks.ts';
+import { BUS, DEPLOYMENT_ID, lambdaContext, metaItem, minimalSpecInput, specOf } from '#test/support/fixtures.ts';
 
 /** The control region's side of a region's end, over mocked DynamoDB, Step Functions and EventBridge clients. */
 

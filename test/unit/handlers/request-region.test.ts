@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequestRegion } from '#handlers/request-region.ts';
+import { lambdaContext } from '#test/support/fixtures.ts';
 import { PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
-import { lambdaContext } from '#test/unit/fixtures.ts';
 
 const request = { deploymentId: PARENT, region: 'us-east-1', phase: 'deploy', timeoutSeconds: 600 };
 

@@ -7,8 +7,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { PreCheckFailed } from '#core/errors.ts';
 import { keys } from '#core/records.ts';
 import { createRunPreChecks } from '#handlers/run-pre-checks.ts';
-import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps, givenDeployment, givenWave } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, host, hosts, lambdaContext, metaItem, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('run-pre-checks', () => {
   const db = mockClient(DynamoDBDocumentClient);

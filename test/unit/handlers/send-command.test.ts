@@ -9,8 +9,8 @@ import { RollbackUnavailable } from '#core/errors.ts';
 import { keys, ROLLBACK_WAVE } from '#core/records.ts';
 import { DEPLOY_DOCUMENT } from '#core/spec.ts';
 import { createSendCommand } from '#handlers/send-command.ts';
-import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from '#test/unit/fixtures.ts';
-import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from '#test/unit/support.ts';
+import { acceptWrites, awsTestDeps, batchWrittenItems, commandTokenItems, givenDeployment, givenWave } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, hosts, lambdaContext, NOW_EPOCH_SECONDS, specOf, stateOf } from '#test/support/fixtures.ts';
 
 describe('send-command', () => {
   const db = mockClient(DynamoDBDocumentClient);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createShiftTraffic, createSwitchBack } from '#handlers/shift-traffic.ts';
+import { lambdaContext, stateOf } from '#test/support/fixtures.ts';
 import { BLUE, blueGreen, GREEN, LISTENER, runningDeployment } from '#test/unit/app/support.ts';
-import { lambdaContext, stateOf } from '#test/unit/fixtures.ts';
 
 describe('shift-traffic handler', () => {
   it('shifts to the next step and answers the state with the step taken', async () => {

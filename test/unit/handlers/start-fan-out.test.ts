@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSpec } from '#core/errors.ts';
 import { createStartFanOut } from '#handlers/start-fan-out.ts';
+import { lambdaContext } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
 import { multiRegionSpec, PARENT } from '#test/unit/app/fan-out/fixtures.ts';
-import { lambdaContext } from '#test/unit/fixtures.ts';
 
 describe('start-fan-out handler', () => {
   it("starts the multi-region deployment from the machine's input and answers the fan-out state", async () => {

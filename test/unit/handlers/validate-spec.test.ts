@@ -7,8 +7,8 @@ import { DeploymentExists, InvalidSpec, LockHeld } from '#core/errors.ts';
 import { keys } from '#core/records.ts';
 import { LOCK_TTL_SECONDS } from '#handlers/deps.ts';
 import { createValidateSpec } from '#handlers/validate-spec.ts';
-import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from '#test/unit/fixtures.ts';
-import { acceptWrites, auditEvents, awsTestDeps } from '#test/unit/support.ts';
+import { acceptWrites, auditEvents, awsTestDeps } from '#test/support/aws-mocks.ts';
+import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from '#test/support/fixtures.ts';
 
 const lockKey = keys.lock('web', 'prod');
 

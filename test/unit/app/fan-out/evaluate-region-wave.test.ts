@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRegionWave } from '#app/fan-out/evaluate-region-wave.ts';
 import type { FanOutState, RegionResult } from '#core/regions.ts';
-import { afterWave, givenRegions, PARENT, startedFanOut } from './fixtures.ts';
+import { afterWave, givenRegions, PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
 
 const done = (region: string, phase: 'deploy' | 'rollback' = 'deploy'): RegionResult => ({
   deploymentId: PARENT,

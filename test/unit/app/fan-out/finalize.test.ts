@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { finalizeFanOut } from '#app/fan-out/finalize.ts';
-import { givenRegions, PARENT, startedFanOut } from './fixtures.ts';
+import { givenRegions, PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
 
 /** The parent after its waves: us-east-1 succeeded, eu-west-1 rolled back, ap-southeast-2 not started. */
 async function afterWaves() {

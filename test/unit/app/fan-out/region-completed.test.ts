@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { regionCompleted } from '#app/fan-out/region-completed.ts';
 import type { RegionalCompleted } from '#core/regions.ts';
-import { givenRegions, PARENT, startedFanOut } from './fixtures.ts';
+import { givenRegions, PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
 
 const completion: RegionalCompleted = {
   parentId: PARENT,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { requestRegion } from '#app/fan-out/request-region.ts';
 import { RegionalRollbackRefused } from '#core/errors.ts';
-import { givenRegions, PARENT, startedFanOut } from './fixtures.ts';
+import { givenRegions, PARENT, startedFanOut } from '#test/unit/app/fan-out/fixtures.ts';
 
 const request = (region: string, phase: 'deploy' | 'rollback' = 'deploy') => ({ deploymentId: PARENT, region, phase, timeoutSeconds: 600 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startFanOut } from '#app/fan-out/start.ts';
 import { DeploymentExists, InvalidSpec } from '#core/errors.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
-import { multiRegionSpec, PARENT } from './fixtures.ts';
+import { multiRegionSpec, PARENT } from '#test/unit/app/fan-out/fixtures.ts';
 
 describe('startFanOut', () => {
   it('records the parent RUNNING with every region PENDING in its wave and hands the first wave on', async () => {

@@ -3,7 +3,7 @@ import { RollbackRefused } from '#core/errors.ts';
 import type { DeploymentRecord } from '#core/records.ts';
 import { manualRollbackSpec } from '#core/rollback.ts';
 import { parseSpec } from '#core/spec.ts';
-import { specOf } from './fixtures.ts';
+import { specOf } from '#test/support/fixtures.ts';
 
 function finished(spec: ReturnType<typeof specOf>, status: DeploymentRecord['status'] = 'SUCCEEDED'): DeploymentRecord {
   return { deploymentId: 'dep-9', spec, status, createdAt: '2026-01-01T00:00:00Z' } as DeploymentRecord;

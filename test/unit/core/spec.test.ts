@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidSpec } from '#core/errors.ts';
 import { commandFor, DEPLOY_DOCUMENT, type DeploymentSpecInput, parseSpec } from '#core/spec.ts';
-import { minimalSpecInput } from './fixtures.ts';
+import { minimalSpecInput } from '#test/support/fixtures.ts';
 
 const blueGreen = {
   type: 'blueGreen',

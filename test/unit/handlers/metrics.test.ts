@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger, task } from '#commons/powertools.ts';
 import { keys } from '#core/records.ts';
 import { createFinalize } from '#handlers/finalize.ts';
-import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from './fixtures.ts';
-import { acceptWrites, awsTestDeps } from './support.ts';
+import { acceptWrites, awsTestDeps } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, lambdaContext, metaItem, specOf, stateOf } from '#test/support/fixtures.ts';
 
 // The metrics are on for this file (the suite turns them off elsewhere): set before Powertools is loaded.
 vi.hoisted(() => {

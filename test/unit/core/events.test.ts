@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StatusChangeDetail, statusChangeJsonSchema } from '#core/events.ts';
 
-const SCHEMA_FILE = path.resolve(import.meta.dirname, '../../docs/events/deployment-status-change.schema.json');
+const SCHEMA_FILE = path.resolve(import.meta.dirname, '../../../docs/events/deployment-status-change.schema.json');
 
 describe('the Deployment Status Change event schema', () => {
   it('is published as the JSON schema generated from the zod schema the handlers are typed with', () => {

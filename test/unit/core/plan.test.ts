@@ -12,7 +12,7 @@ import {
   trafficPlan,
 } from '#core/plan.ts';
 import type { CountOrPercent, DeploymentSpecInput } from '#core/spec.ts';
-import { hosts, specOf } from './fixtures.ts';
+import { hosts, specOf } from '#test/support/fixtures.ts';
 
 /** Distinct host names, in no particular order. */
 const hostLists = fc.uniqueArray(fc.stringMatching(/^h[0-9a-z]{1,8}$/), { minLength: 0, maxLength: 300 });

@@ -8,7 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
-import { host, hosts } from './fixtures.ts';
+import { host, hosts } from '#test/support/fixtures.ts';
 
 describe('SSM adapters', () => {
   const ssm = mockClient(SSMClient);

@@ -14,8 +14,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
 import { type HostResult, keys } from '#core/records.ts';
-import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from './fixtures.ts';
-import { putRequests, type TableMock } from './support.ts';
+import { putRequests, type TableMock } from '#test/support/aws-mocks.ts';
+import { DEPLOYMENT_ID, host, hosts, metaItem, NOW, NOW_EPOCH_SECONDS, specOf, TABLE } from '#test/support/fixtures.ts';
 
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 

@@ -27,7 +27,7 @@ import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
 import { type DeploymentStatus, keys } from '#core/records.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
 import type { Deps } from '#handlers/deps.ts';
-import { BUS, DEPLOYMENT_ID, fixedClock, metaItem, TABLE } from './fixtures.ts';
+import { BUS, DEPLOYMENT_ID, fixedClock, metaItem, TABLE } from '#test/support/fixtures.ts';
 
 /** AWS-side fixtures for the unit tests: the adapters over mocked clients and table answers (this file holds no tests). */
 
