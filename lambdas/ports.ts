@@ -16,10 +16,11 @@ import type { RegionalCompleted, RegionalRequested } from './core/regions.ts';
 import type { DeploymentSpec } from './core/spec.ts';
 
 /**
- * What the core and the handlers need from the outside world. The AWS
- * adapters (lambdas/adapters/aws) implement these for Lambda; the local
- * adapters (lambdas/adapters/local) for the local fleet. Handlers receive
- * them through `Deps`, chosen at the edge.
+ * Every interface the use cases (lambdas/app) need from the outside world.
+ * The AWS adapters (lambdas/adapters/aws) implement them for Lambda, the
+ * local stand-ins (lambdas/adapters/local) for the local fleet; each use case
+ * and handler takes the `Pick<Ports, ...>` it uses, wired at the edge
+ * (the generated Lambda entries, cli/local).
  */
 
 export interface CommandRequest {
@@ -266,6 +267,3 @@ export interface Ports extends RecordStores {
   readonly executions: Executions;
   readonly clock: Clock;
 }
-
-/** The ports of the orchestrator's task handlers (everything but starting executions). */
-export type Deps = Omit<Ports, 'executions'>;

@@ -26,13 +26,13 @@ import { SfnCallbacks } from '#adapters/aws/sfn.ts';
 import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
 import { type DeploymentStatus, keys } from '#core/records.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
-import type { Deps } from '#handlers/deps.ts';
+import type { Ports } from '#ports';
 import { BUS, DEPLOYMENT_ID, fixedClock, metaItem, TABLE } from '#test/support/fixtures.ts';
 
 /** AWS-side fixtures for the unit tests: the adapters over mocked clients and table answers (this file holds no tests). */
 
 /** The real AWS adapters over fresh SDK clients; tests mock the clients' prototypes. */
-export function awsTestDeps(): Deps {
+export function awsTestDeps(): Omit<Ports, 'executions'> {
   const ssm = new SSMClient({});
   return {
     ...dynamoRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE),
