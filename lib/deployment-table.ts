@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LISTING_INDEX } from '#core/records.ts';
+import type { TableCall } from '#registry';
 
 export interface DeploymentTableProps {
   /** @default RemovalPolicy.RETAIN */
@@ -16,17 +17,6 @@ export interface DeploymentTableProps {
    */
   readonly encryptionKey?: kms.IKey;
 }
-
-/** The item calls a function may be granted on the table (IAM action names without `dynamodb:`). */
-export type TableCall =
-  | 'GetItem'
-  | 'BatchGetItem'
-  | 'PutItem'
-  | 'UpdateItem'
-  | 'DeleteItem'
-  | 'BatchWriteItem'
-  | 'ConditionCheckItem'
-  | 'Query';
 
 const WRITES: ReadonlySet<TableCall> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 

@@ -154,6 +154,30 @@ export interface Release {
   readonly rollbackOf?: string;
 }
 
+/**
+ * The release history's line for a deployment that ended with `status`: at its
+ * own end time (set once by finishDeployment, `now` if it has none), so that a
+ * retried close writes the same release again rather than a second one;
+ * commitTime and rollbackOf (from the spec) only when set, for the DORA metrics.
+ */
+export function releaseOf(record: DeploymentRecord, status: DeploymentStatus, now: Date): Release {
+  const { spec } = record;
+  const endedAt = record.endedAt ?? now.toISOString();
+  return {
+    app: spec.app,
+    environment: spec.environment,
+    deploymentId: record.deploymentId,
+    version: spec.version,
+    previousVersion: spec.previousVersion ?? null,
+    status,
+    startedAt: record.createdAt,
+    endedAt,
+    durationSeconds: Math.round((Date.parse(endedAt) - Date.parse(record.createdAt)) / 1000),
+    ...(spec.commitTime ? { commitTime: spec.commitTime } : {}),
+    ...(spec.rollbackOf ? { rollbackOf: spec.rollbackOf } : {}),
+  };
+}
+
 /** The wave number used for the rollback command's bookkeeping. */
 export const ROLLBACK_WAVE = 9999;
 /** The wave number used for blue-green's validation command on green. */

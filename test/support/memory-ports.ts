@@ -10,6 +10,7 @@ import type {
   WaveResult,
   WaveSummary,
 } from '#core/records.ts';
+import { releaseOf } from '#core/records.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
 import type {
   AlarmState,
@@ -332,24 +333,10 @@ export class MemoryReleases implements ReleaseStore {
   }
 
   async putRelease(record: DeploymentRecord, status: DeploymentStatus, now: Date): Promise<void> {
-    const { spec } = record;
-    const endedAt = record.endedAt ?? now.toISOString();
-    const key = `${spec.app}#${spec.environment}`;
-    const release: Release = {
-      app: spec.app,
-      environment: spec.environment,
-      deploymentId: record.deploymentId,
-      version: spec.version,
-      previousVersion: spec.previousVersion ?? null,
-      status,
-      startedAt: record.createdAt,
-      endedAt,
-      durationSeconds: Math.round((Date.parse(endedAt) - Date.parse(record.createdAt)) / 1000),
-      ...(spec.commitTime ? { commitTime: spec.commitTime } : {}),
-      ...(spec.rollbackOf ? { rollbackOf: spec.rollbackOf } : {}),
-    };
+    const release = releaseOf(record, status, now);
+    const key = `${release.app}#${release.environment}`;
     // Keyed by its end time: a retried close rewrites the same release.
-    const others = (this.releases.get(key) ?? []).filter((r) => r.endedAt !== endedAt);
+    const others = (this.releases.get(key) ?? []).filter((r) => r.endedAt !== release.endedAt);
     this.releases.set(key, [...others, release]);
   }
 

@@ -4,8 +4,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeploymentExists, InvalidSpec, LockHeld } from '#core/errors.ts';
-import { keys } from '#core/records.ts';
 import { LOCK_TTL_SECONDS } from '#core/limits.ts';
+import { keys } from '#core/records.ts';
 import { createValidateSpec } from '#handlers/validate-spec.ts';
 import { acceptWrites, auditEvents, awsTestDeps } from '#test/support/aws-mocks.ts';
 import { lambdaContext, minimalSpecInput, NOW_EPOCH_SECONDS } from '#test/support/fixtures.ts';

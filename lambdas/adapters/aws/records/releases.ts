@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type DeploymentRecord, type DeploymentStatus, keys, type Page, type Release } from '#core/records.ts';
+import { type DeploymentRecord, type DeploymentStatus, keys, type Page, type Release, releaseOf } from '#core/records.ts';
 import type { ReleaseStore } from '#ports';
 import { TableAccess } from './table.ts';
 
@@ -23,32 +23,11 @@ export class DynamoReleases extends TableAccess implements ReleaseStore {
     };
   }
 
-  /** One line of the app+env's release history; commitTime and rollbackOf (from the spec) only when set, for the DORA metrics. */
-  /**
-   * Records the release at the deployment's own end time (set once by
-   * finishDeployment), so that a retried close writes the same item again
-   * rather than a second release.
-   */
+  /** Records the release (core/records.ts `releaseOf`): keyed by its end time, so a retried close rewrites the same item. */
   async putRelease(record: DeploymentRecord, status: DeploymentStatus, now: Date): Promise<void> {
-    const { spec } = record;
-    const endedAt = record.endedAt ?? now.toISOString();
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          ...keys.release(spec.app, spec.environment, endedAt),
-          deploymentId: record.deploymentId,
-          version: spec.version,
-          previousVersion: spec.previousVersion ?? null,
-          status,
-          startedAt: record.createdAt,
-          endedAt,
-          durationSeconds: Math.round((Date.parse(endedAt) - Date.parse(record.createdAt)) / 1000),
-          ...(spec.commitTime ? { commitTime: spec.commitTime } : {}),
-          ...(spec.rollbackOf ? { rollbackOf: spec.rollbackOf } : {}),
-        },
-      }),
-    );
+    // The key holds app and environment; listReleases puts them back.
+    const { app, environment, ...release } = releaseOf(record, status, now);
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.release(app, environment, release.endedAt), ...release } }));
   }
 
   /** The version of the latest successful release of app+env, if any. */
