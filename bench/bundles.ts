@@ -30,6 +30,8 @@ export const BUNDLE_OPTIONS = {
   format: 'esm',
   target: 'node22',
   minify: true,
+  sourcemap: true,
+  sourcesContent: false,
   mainFields: ['module', 'main'] as string[],
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
   external: [...LAZY_CREDENTIAL_MODULES] as string[],
@@ -47,6 +49,8 @@ export const BENCH_ENV: Readonly<Record<string, string>> = {
   PIPELINES: '{}',
   POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  // As lib/orchestrator-function.ts sets it: Node reads the bundle's source map when it loads the bundle.
+  NODE_OPTIONS: '--enable-source-maps',
 };
 
 /** One function's figures. */
@@ -168,9 +172,9 @@ export function bundlesTable(figures: readonly BundleFigures[], targets = { byte
 export function bundlesSection(figures: readonly BundleFigures[], runs = 5): string {
   return `## Function bundles
 
-Each function of lambdas/registry.ts bundled as lib/orchestrator-function.ts bundles it (esbuild: ESM, node22, minified; its
-entry wires only the AWS adapters of its ports), then imported in a fresh \`node\` process (${runs} times, the median; module scope
-creates the SDK clients and reads the configuration), with the CPU time of that import beside it (a busy machine stretches
+Each function of lambdas/registry.ts bundled as lib/orchestrator-function.ts bundles it (esbuild: ESM, node22, minified, the SDK
+inside, a source map beside it; its entry wires only the AWS adapters of its ports), then imported in a fresh \`node\` process with
+\`--enable-source-maps\` as deployed (${runs} times, the median; module scope creates the SDK clients and reads the configuration), with the CPU time of that import beside it (a busy machine stretches
 the wall time more than the CPU time; the targets apply to the wall time). Load average ${loadavg()[0]?.toFixed(1)} before. Written by \`npm run bench\`, or alone by \`npx tsx bench/bundles.ts\`.
 
 ${bundlesTable(figures)}
