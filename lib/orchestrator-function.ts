@@ -80,9 +80,9 @@ export class OrchestratorFunction extends Construct {
         // `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages`, '@smithy/*' too), which relies on the SDK v3
         // that the nodejs22.x runtime includes (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html,
         // "Runtime-included SDK versions"). Measured with `npx tsx bench/bundles.ts --sdk-external` (the SDK
-        // loaded from node_modules, as the runtime loads its own): bundles shrink from 494-678 KB to 262-364 KB,
-        // but the cold import grows from about 75-115 ms to 135-235 ms, since Node then loads dozens of SDK
-        // packages file by file instead of one minified file; and the runtime's SDK is not the version we test.
+        // loaded from node_modules, as the runtime loads its own), on 2026-12-04: bundles shrink from 477-661 KB
+        // to 264-365 KB, but the cold import grows from 77-104 ms to 117-185 ms, since Node then loads dozens of
+        // SDK packages file by file instead of one minified file; and the runtime's SDK is not the version we test.
         externalModules: [...LAZY_CREDENTIAL_MODULES],
       },
     });
