@@ -2,11 +2,17 @@
  * Every Lambda function's bundle size and cold import time: `npx tsx bench/bundles.ts`
  * alone, or as a table of `npm run bench`. Bundles each entry as lib/orchestrator-function.ts
  * does (esbuild, ESM, node22, minified), all at once with esbuild's JS API, then imports each
- * bundle in a fresh `node` process and keeps the median of a few runs.
+ * bundle in a fresh `node` process and keeps the median of a few runs. The bundles are written
+ * inside the project, so a module left out of them resolves from node_modules, as the Lambda
+ * runtime resolves its own copy.
+ *
+ * `npx tsx bench/bundles.ts --sdk-external` measures the alternative lib/orchestrator-function.ts
+ * does not take, NodejsFunction's default of leaving `@aws-sdk/*` to the runtime (the SDK then
+ * loads from node_modules at import), and prints the table without writing bench/results.md.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,10 +30,15 @@ export const BUNDLE_OPTIONS = {
   format: 'esm',
   target: 'node22',
   minify: true,
+  sourcemap: true,
+  sourcesContent: false,
   mainFields: ['module', 'main'] as string[],
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
   external: [...LAZY_CREDENTIAL_MODULES] as string[],
 } as const;
+
+/** What NodejsFunction leaves out of the bundle by default on Node.js 18+ runtimes (the runtime includes SDK v3). */
+export const SDK_EXTERNAL = ['@aws-sdk/*'] as const;
 
 /** Placeholders for the variables each function's module scope reads (and checks) at cold start. */
 export const BENCH_ENV: Readonly<Record<string, string>> = {
@@ -38,6 +49,8 @@ export const BENCH_ENV: Readonly<Record<string, string>> = {
   PIPELINES: '{}',
   POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  // As lib/orchestrator-function.ts sets it: Node reads the bundle's source map when it loads the bundle.
+  NODE_OPTIONS: '--enable-source-maps',
 };
 
 /** One function's figures. */
@@ -98,15 +111,24 @@ async function coldImport(file: string, runs: number): Promise<{ wallMs: number;
   return { wallMs: median(wall), cpuMs: median(cpu) };
 }
 
-/** Bundles every entry (in parallel), then times a cold import of each (one at a time, `runs` times). */
-export async function measureBundles(entries: readonly BundleEntry[], runs = 5): Promise<BundleFigures[]> {
-  const out = await mkdtemp(path.join(tmpdir(), 'deployctl-bundles-'));
+/**
+ * Bundles every entry (in parallel), then times a cold import of each (one at a time, `runs` times).
+ * `external`: modules left out besides BUNDLE_OPTIONS' (they load from node_modules at import).
+ */
+export async function measureBundles(
+  entries: readonly BundleEntry[],
+  runs = 5,
+  external: readonly string[] = [],
+): Promise<BundleFigures[]> {
+  await mkdir(path.join(ROOT, '.build'), { recursive: true });
+  const out = await mkdtemp(path.join(ROOT, '.build', 'bundles-'));
   try {
     const built = await Promise.all(
       entries.map(async ({ name, entry }) => {
         const outfile = path.join(out, `${name}.mjs`);
         const result = await build({
           ...BUNDLE_OPTIONS,
+          external: [...BUNDLE_OPTIONS.external, ...external],
           entryPoints: [entry],
           outfile,
           metafile: true,
@@ -150,9 +172,9 @@ export function bundlesTable(figures: readonly BundleFigures[], targets = { byte
 export function bundlesSection(figures: readonly BundleFigures[], runs = 5): string {
   return `## Function bundles
 
-Each function of lambdas/registry.ts bundled as lib/orchestrator-function.ts bundles it (esbuild: ESM, node22, minified; its
-entry wires only the AWS adapters of its ports), then imported in a fresh \`node\` process (${runs} times, the median; module scope
-creates the SDK clients and reads the configuration), with the CPU time of that import beside it (a busy machine stretches
+Each function of lambdas/registry.ts bundled as lib/orchestrator-function.ts bundles it (esbuild: ESM, node22, minified, the SDK
+inside, a source map beside it; its entry wires only the AWS adapters of its ports), then imported in a fresh \`node\` process with
+\`--enable-source-maps\` as deployed (${runs} times, the median; module scope creates the SDK clients and reads the configuration), with the CPU time of that import beside it (a busy machine stretches
 the wall time more than the CPU time; the targets apply to the wall time). Load average ${loadavg()[0]?.toFixed(1)} before. Written by \`npm run bench\`, or alone by \`npx tsx bench/bundles.ts\`.
 
 ${bundlesTable(figures)}
@@ -168,7 +190,9 @@ export function withBundlesSection(document: string, section: string): string {
 }
 
 // `npx tsx bench/bundles.ts`: measure, print, and update the section of bench/results.md.
-if (import.meta.filename === process.argv[1]) {
+if (import.meta.filename === process.argv[1] && process.argv.includes('--sdk-external')) {
+  console.log(bundlesTable(await measureBundles(functionEntries(), 5, SDK_EXTERNAL)));
+} else if (import.meta.filename === process.argv[1]) {
   const figures = await measureBundles(functionEntries());
   const section = bundlesSection(figures);
   const results = path.join(import.meta.dirname, 'results.md');

@@ -8,9 +8,12 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 export const GENERATED_ENTRIES_DIR = path.join(PROJECT_ROOT, '.build', 'functions');
 
 /**
- * SDK modules the default credential chain imports lazily, for credential sources a Lambda
- * function never uses (its role's credentials are in its environment, which the chain reads
- * first). Left out of the bundle: should one ever be imported, the Node.js runtime provides it.
+ * SDK modules the default credential chain imports lazily (`await import(...)` in
+ * @aws-sdk/credential-provider-node), for credential sources a Lambda function never uses: its
+ * role's credentials are in its environment, which the chain reads first. The remote sources
+ * (container credentials over HTTP, EC2 instance metadata) come after it, so they are never
+ * reached either. Left out of the bundle: should one ever be imported, the Node.js runtime,
+ * which includes the SDK v3, provides it.
  */
 export const LAZY_CREDENTIAL_MODULES = [
   '@aws-sdk/credential-provider-ini',
@@ -18,6 +21,8 @@ export const LAZY_CREDENTIAL_MODULES = [
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-web-identity',
   '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-http',
+  '@smithy/credential-provider-imds',
   '@aws-sdk/token-providers',
   '@aws-sdk/nested-clients',
 ] as const;

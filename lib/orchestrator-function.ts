@@ -68,10 +68,21 @@ export class OrchestratorFunction extends Construct {
         format: OutputFormat.ESM,
         target: 'node22',
         sourceMap: true,
+        // Stack traces are mapped from the mappings alone; without the sources' text the map is about a third
+        // the size, and Node (NODE_OPTIONS above) reads it at every cold start.
+        sourcesContent: false,
         minify: true,
         mainFields: ['module', 'main'],
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         // The SDK is bundled (the version the lock file pins), but for the credential sources Lambda never uses.
+        // This departs from NodejsFunction's default for Node.js 18+ runtimes, `externalModules: ['@aws-sdk/*']`
+        // (aws-cdk-lib/aws-lambda-nodejs BundlingOptions.externalModules; with the feature flag
+        // `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages`, '@smithy/*' too), which relies on the SDK v3
+        // that the nodejs22.x runtime includes (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html,
+        // "Runtime-included SDK versions"). Measured with `npx tsx bench/bundles.ts --sdk-external` (the SDK
+        // loaded from node_modules, as the runtime loads its own), on 2026-12-04: bundles shrink from 477-661 KB
+        // to 264-365 KB, but the cold import grows from 77-104 ms to 117-185 ms, since Node then loads dozens of
+        // SDK packages file by file instead of one minified file; and the runtime's SDK is not the version we test.
         externalModules: [...LAZY_CREDENTIAL_MODULES],
       },
     });
