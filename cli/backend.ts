@@ -10,8 +10,9 @@ import { SfnExecutions } from '#adapters/aws/executions.ts';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';
 import { SsmInventory } from '#adapters/aws/ssm.ts';
-import { LocalCallbacks } from '#adapters/local/callbacks.ts';
+import { LocalCallbacks, LocalEvents } from '#adapters/local/callbacks.ts';
 import { LocalAlarms, LocalFleet } from '#adapters/local/fleet.ts';
+import { closeDeployment } from '#app/close.ts';
 import { createDeploymentService, type DeploymentService } from '#app/deployments.ts';
 import { type Alarms, type Executions, type Inventory, type RecordStores, systemClock } from '#ports';
 import { createTable, localDocumentClient, tableExists } from './local/dynamodb.ts';
@@ -39,6 +40,12 @@ export interface Backend {
   readonly alarms: Alarms;
   /** The local folder (local mode only). */
   readonly workspace?: Workspace;
+  /**
+   * Local mode's StopExecution for a deployment no process runs any more: closes it
+   * as ABORTED (status, release history, lock), as the execution-status rule does
+   * for a stopped execution in AWS (local mode only).
+   */
+  readonly closeStranded?: (deploymentId: string, by: string, comment?: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,7 +115,19 @@ export async function openBackend(options: TargetOptions): Promise<Backend> {
       await executions.close();
       await workspace.close();
     };
-    return { mode: 'local', service, records, inventory, alarms, workspace, close };
+    const closeStranded = async (deploymentId: string, by: string, comment?: string) => {
+      await closeDeployment(
+        { ...records, events: new LocalEvents() },
+        deploymentId,
+        {
+          status: 'ABORTED',
+          reason: `aborted by ${by}: no local process ran the deployment any more`,
+          event: { type: 'Aborted', actor: by, detail: comment ? { comment } : {} },
+        },
+        systemClock.now(),
+      );
+    };
+    return { mode: 'local', service, records, inventory, alarms, workspace, closeStranded, close };
   }
   return awsBackend(options);
 }

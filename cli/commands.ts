@@ -1,6 +1,4 @@
 import { userInfo } from 'node:os';
-import { LocalEvents } from '#adapters/local/callbacks.ts';
-import { closeDeployment } from '#app/close.ts';
 import type { DeploymentService, DeploymentView } from '#app/deployments.ts';
 import { BadCursor, ControlRefused, IdTaken, Locked, PlanRefused, RecordNotFound, RollbackRefused, SpecRejected } from '#core/errors.ts';
 import { bakeSecondsFor, planWaves, trafficPlan } from '#core/plan.ts';
@@ -8,7 +6,6 @@ import { type DeploymentRecord, type DeploymentStatus, TERMINAL_STATUSES } from 
 import { type RegionView, regionViews } from '#core/regions.ts';
 import { DeploymentSpec, toFieldErrors } from '#core/spec.ts';
 import { checkWindow } from '#core/window.ts';
-import { systemClock } from '#ports';
 import type { Backend } from './backend.ts';
 import { DEFAULT_LOCAL_HOSTS, localInstanceId, readHosts } from './local/fleet-setup.ts';
 import { BadInput } from './spec-input.ts';
@@ -279,17 +276,8 @@ export async function control(backend: Backend, out: Output, request: ControlReq
  */
 async function abortStranded(backend: Backend, request: ControlRequest): Promise<boolean> {
   const record = await refusalsAsBadInput(() => backend.records.deployments.getDeployment(request.deploymentId));
-  if (TERMINAL_STATUSES.includes(record.status) || !(await strandedNote(backend, record))) return false;
-  await closeDeployment(
-    { ...backend.records, events: new LocalEvents() },
-    record.deploymentId,
-    {
-      status: 'ABORTED',
-      reason: `aborted by ${request.by}: no local process ran the deployment any more`,
-      event: { type: 'Aborted', actor: request.by, detail: request.comment ? { comment: request.comment } : {} },
-    },
-    systemClock.now(),
-  );
+  if (!backend.closeStranded || TERMINAL_STATUSES.includes(record.status) || !(await strandedNote(backend, record))) return false;
+  await backend.closeStranded(record.deploymentId, request.by, request.comment);
   return true;
 }
 
