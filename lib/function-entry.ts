@@ -30,6 +30,10 @@ export const LAZY_CREDENTIAL_MODULES = [
 /** `validateSpec` -> `validate-spec`. */
 export const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** Where the generated source imports from (it is written, never imported, here: lib/ loads no handler or adapter). */
+const WIRING = '#adapters/aws/wiring/';
+const HANDLERS = '#handlers/';
+
 /**
  * The source of a function's Lambda entry, derived from its registry entry:
  * the AWS adapter of each of its ports (lambdas/adapters/aws/wiring/<port>.ts,
@@ -42,8 +46,8 @@ export function entrySource(name: FunctionName): string {
   const ports = [...spec.ports].sort();
   return [
     `// Generated from lambdas/registry.ts (${name}) by lib/function-entry.ts: do not edit.`,
-    ...ports.map((port) => `import { ${port} } from '#adapters/aws/wiring/${port}.ts';`),
-    `import { ${spec.factory} } from '#handlers/${spec.handler}.ts';`,
+    ...ports.map((port) => `import { ${port} } from '${WIRING}${port}.ts';`),
+    `import { ${spec.factory} } from '${HANDLERS}${spec.handler}.ts';`,
     '',
     `/** Lambda entry of ${name}: its handler over the AWS adapters of its ports. */`,
     `export const handler = ${spec.factory}({ ${[...spec.ports].join(', ')} });`,

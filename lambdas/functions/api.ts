@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { SfnExecutions } from '#adapters/aws/executions.ts';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';
+import { StateMachineArns } from '#adapters/aws/wiring/config.ts';
 import type { ServicePorts } from '#app/deployments.ts';
 import { tracer } from '#commons/powertools.ts';
 import { createApiHandler } from '#handlers/api.ts';
@@ -14,19 +15,7 @@ import { systemClock } from '#ports';
 export const ApiConfig = z.object({
   TABLE_NAME: z.string().min(1),
   /** `{"rolling": "arn:aws:states:...", ...}`: each strategy's state machine. */
-  STATE_MACHINE_ARNS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of strategy -> state machine ARN' });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.record(z.string().min(1), z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:.+$/, 'must be a state machine ARN')),
-    ),
+  STATE_MACHINE_ARNS: StateMachineArns,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;
 
