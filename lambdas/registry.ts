@@ -94,7 +94,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 300,
   },
   runPreChecks: {
-    description: 'Checks hosts online, maintenance window and alarms before any change',
+    description: 'Checks hosts online, maintenance window, change calendar and alarms before any change',
     group: 'orchestrator',
     handler: 'run-pre-checks',
     factory: 'createRunPreChecks',
