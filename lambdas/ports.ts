@@ -14,6 +14,7 @@ import type {
 } from './core/records.ts';
 import type { RegionalCompleted, RegionalRequested } from './core/regions.ts';
 import type { DeploymentSpec } from './core/spec.ts';
+import type { CalendarState } from './core/window.ts';
 
 /**
  * Every interface the use cases (lambdas/app) need from the outside world.
@@ -91,6 +92,15 @@ export interface AlarmState {
 /** CloudWatch alarms. */
 export interface Alarms {
   describe(selector: { names?: string[]; prefix?: string }): Promise<AlarmState[]>;
+}
+
+/** SSM Change Calendar. */
+export interface ChangeCalendars {
+  /**
+   * The calendar's state at `at` (SSM GetCalendarState). CalendarUnavailable when
+   * SSM has no such calendar, the document is not a calendar, or its entries are unsupported.
+   */
+  state(calendarName: string, at: Date): Promise<CalendarState>;
 }
 
 /** Step Functions task tokens. */
@@ -260,6 +270,8 @@ export interface Ports extends RecordStores {
   readonly fleet: FleetCommands;
   readonly inventory: Inventory;
   readonly alarms: Alarms;
+  /** SSM Change Calendar states (spec `window.changeCalendar`). */
+  readonly calendars: ChangeCalendars;
   readonly callbacks: TaskCallbacks;
   readonly events: Events;
   /** ALB listener weights (blue-green). */

@@ -32,6 +32,7 @@ export type ServiceCall =
   | 'ssm:ListCommands'
   | 'ssm:ListCommandInvocations'
   | 'ssm:DescribeInstanceInformation'
+  | 'ssm:GetCalendarState'
   | 'cloudwatch:DescribeAlarms'
   | 'elasticloadbalancing:DescribeListeners'
   | 'elasticloadbalancing:ModifyListener'
@@ -93,15 +94,15 @@ export const FUNCTIONS = {
     timeoutSeconds: 300,
   },
   runPreChecks: {
-    description: 'Checks hosts online, maintenance window and alarms before any change',
+    description: 'Checks hosts online, maintenance window, change calendar and alarms before any change',
     group: 'orchestrator',
     handler: 'run-pre-checks',
     factory: 'createRunPreChecks',
     load: () => import('./handlers/run-pre-checks.ts').then((m) => m.createRunPreChecks),
-    ports: ['deployments', 'waves', 'audit', 'inventory', 'alarms', 'events', 'clock'],
+    ports: ['deployments', 'waves', 'audit', 'inventory', 'alarms', 'calendars', 'events', 'clock'],
     calls: {
       table: [...RECORD_READ_WRITE, 'Query'],
-      services: ['events:PutEvents', 'ssm:DescribeInstanceInformation', 'cloudwatch:DescribeAlarms'],
+      services: ['events:PutEvents', 'ssm:DescribeInstanceInformation', 'ssm:GetCalendarState', 'cloudwatch:DescribeAlarms'],
     },
     timeoutSeconds: 300,
   },
@@ -159,13 +160,13 @@ export const FUNCTIONS = {
     calls: { table: [...RECORD_READ_WRITE, 'DeleteItem', 'Query'], services: ['events:PutEvents'] },
   },
   checkControls: {
-    description: 'Safe point before each wave: abort, pause, approval needed',
+    description: 'Safe point before each wave: abort, pause, change calendar, approval needed',
     group: 'orchestrator',
     handler: 'check-controls',
     factory: 'createCheckControls',
     load: () => import('./handlers/check-controls.ts').then((m) => m.createCheckControls),
-    ports: ['deployments'],
-    calls: { table: ['GetItem'], services: [] },
+    ports: ['deployments', 'calendars', 'audit', 'clock'],
+    calls: { table: ['GetItem', 'PutItem', 'UpdateItem'], services: ['ssm:GetCalendarState'] },
   },
   awaitGate: {
     description: 'Parks the execution for an approval or a resume, storing its task token',

@@ -89,6 +89,14 @@ export function acknowledgeNagFindings(stack: RegionalStack): void {
     reason: `Target on-premises (hybrid) managed instances are chosen per deployment, so they cannot be listed; ssm:SendCommand reaches only those of this account and region tagged ${key}=${value} (ssm:resourceTag condition), and runs only the allow-listed documents`,
   });
 
+  for (const name of ['runPreChecks', 'checkControls'] as const) {
+    Validations.of(roleOf(stack.functions[name], name)).acknowledge({
+      id: iam5ResourceId(stack, Arn.format({ service: 'ssm', resource: 'document', resourceName: '*' }, stack)),
+      reason:
+        'Each spec names its own change calendar (window.changeCalendar); ssm:GetCalendarState, which only reads a calendar state, is limited to SSM documents of this account and region',
+    });
+  }
+
   for (const name of ['shiftTraffic', 'switchBack'] as const) {
     Validations.of(roleOf(stack.functions[name], name)).acknowledge({
       id: iam5ResourceId(stack, Arn.format({ service: 'elasticloadbalancing', resource: 'listener', resourceName: 'app/*' }, stack)),

@@ -89,6 +89,11 @@ export class OrchestratorFunctionSet extends Construct {
       const listeners = Arn.format({ service: 'elasticloadbalancing', resource: 'listener', resourceName: 'app/*' }, stack);
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['elasticloadbalancing:ModifyListener'], resources: [listeners] }));
     }
+    if (calls.includes('ssm:GetCalendarState')) {
+      // Change calendar names come with each spec (window.changeCalendar): any SSM document of this account and region.
+      const documents = Arn.format({ service: 'ssm', resource: 'document', resourceName: '*' }, stack);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCalendarState'], resources: [documents] }));
+    }
     if (calls.includes('ssm:SendCommand')) {
       // Two statements: the tag condition holds for instances only (documents carry no such tag).
       fn.addToRolePolicy(

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
+import { LocalCalendars } from '#adapters/local/calendars.ts';
 import { LocalCallbacks, LocalEvents } from '#adapters/local/callbacks.ts';
 import { type CommandStatusEvent, LocalAlarms, LocalFleet } from '#adapters/local/fleet.ts';
 import { LocalTraffic } from '#adapters/local/traffic.ts';
@@ -108,6 +109,7 @@ export class LocalRegion {
         inventory: injected ?? ssm,
         alarms:
           injected?.alarms ?? throttled(new LocalAlarms(options.fleetDir), ['describe'], faults.cloudWatchThrottles ?? 0, 'CloudWatch'),
+        calendars: new LocalCalendars(options.fleetDir),
         callbacks: this.callbacks,
         events: this.events,
         traffic: this.traffic,

@@ -1,3 +1,4 @@
+import { calendarDecision } from '#app/calendar.ts';
 import { createJournal } from '#app/journal.ts';
 import { logger } from '#commons/powertools.ts';
 import { PreCheckFailed } from '#core/errors.ts';
@@ -8,12 +9,12 @@ import { hostList } from '#core/waves.ts';
 import { decideWindow, waitTimestamp } from '#core/window.ts';
 import type { Ports } from '#ports';
 
-export type PreCheckPorts = Pick<Ports, 'deployments' | 'waves' | 'inventory' | 'alarms' | 'audit' | 'events' | 'clock'>;
+export type PreCheckPorts = Pick<Ports, 'deployments' | 'waves' | 'inventory' | 'alarms' | 'calendars' | 'audit' | 'events' | 'clock'>;
 
 /**
- * Hosts online in SSM, window open, alarms quiet: each check recorded with its
- * reason (PreCheckFailed names the failed ones). A closed window whose spec
- * says `wait` is not a failure: the checks are put off, the next opening goes
+ * Hosts online in SSM, window open, change calendar OPEN, alarms quiet: each
+ * check recorded with its reason (PreCheckFailed names the failed ones). A
+ * closed window or CLOSED calendar whose spec says `wait` is not a failure: the checks are put off, the next opening goes
  * into the state as `windowOpensAt`, and the state machine waits for it in a
  * Wait state, then runs the pre-checks again (which find the window open, or
  * wait again).
@@ -37,18 +38,28 @@ export async function runPreChecks(ports: PreCheckPorts, input: DeploymentState)
 
   const latestOpening = new Date(Date.parse(record.createdAt) + MAX_WINDOW_WAIT_SECONDS * 1000);
   const window = spec.window ? decideWindow(spec.window, now, latestOpening) : undefined;
-  if (window?.action === 'wait') {
-    const opensAt = waitTimestamp(window.until);
+  // The change calendar is read only when the window itself lets the deployment go on or refuses it.
+  const calendarName = spec.window?.changeCalendar;
+  const calendar =
+    spec.window && calendarName && window?.action !== 'wait'
+      ? await calendarDecision(ports, calendarName, spec.window.outside, now, latestOpening)
+      : undefined;
+  const wait = window?.action === 'wait' ? window : window?.action === 'go' && calendar?.action === 'wait' ? calendar : undefined;
+  if (wait) {
+    const opensAt = waitTimestamp(wait.until);
     await ports.deployments.updateDeployment(id, { windowOpensAt: opensAt }, now);
     await createJournal(ports).announce(
       {
         deploymentId: id,
-        event: { type: 'WaitingForWindow', actor: 'deployctl', detail: { opensAt, reason: window.reason } },
+        event: { type: 'WaitingForWindow', actor: 'deployctl', detail: { opensAt, reason: wait.reason } },
         status: { app: spec.app, environment: spec.environment, status: 'WAITING_FOR_WINDOW', opensAt },
       },
       now,
     );
-    logger.info('maintenance window closed: waiting for its next opening', { deploymentId: id, opensAt });
+    logger.info(`${wait === window ? 'maintenance window' : 'change calendar'} closed: waiting for its next opening`, {
+      deploymentId: id,
+      opensAt,
+    });
     return { ...state, windowOpensAt: opensAt };
   }
 
@@ -68,6 +79,7 @@ export async function runPreChecks(ports: PreCheckPorts, input: DeploymentState)
   });
 
   if (window) checks.push({ name: 'maintenance window', passed: window.action === 'go', reason: window.reason });
+  if (calendar) checks.push({ name: 'change calendar', passed: calendar.action === 'go', reason: calendar.reason });
 
   const selector = spec.gates.alarms;
   if (selector.names?.length || selector.prefix) {

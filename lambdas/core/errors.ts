@@ -27,6 +27,8 @@ export const ERROR_CLASS_NAMES = {
   InvalidWeights: 'InvalidWeights',
   ListenerNotFound: 'ListenerNotFound',
   InvalidWindow: 'InvalidWindow',
+  ChangeCalendarClosed: 'ChangeCalendarClosed',
+  CalendarUnavailable: 'CalendarUnavailable',
   RollbackRefused: 'RollbackRefused',
   PlanRefused: 'PlanRefused',
   UnknownStrategy: 'UnknownStrategy',
@@ -270,6 +272,22 @@ export class InvalidWindow extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = ERRORS.InvalidWindow;
+  }
+}
+
+/** The spec's change calendar is CLOSED at a safe point between waves, and its window says `outside: refuse`. */
+export class ChangeCalendarClosed extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = ERRORS.ChangeCalendarClosed;
+  }
+}
+
+/** SSM cannot say the change calendar's state: no such calendar document, not a calendar, or an unsupported entry. */
+export class CalendarUnavailable extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = ERRORS.CalendarUnavailable;
   }
 }
 

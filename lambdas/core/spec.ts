@@ -15,6 +15,10 @@ const INSTANCE_ID = /^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/;
 const PERCENT = /^(\d{1,3}(\.\d+)?)%$/;
 const LISTENER_ARN =
   /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app|net)\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{1,32}\/[0-9a-f]{1,32}$/;
+/** A Network Load Balancer listener: its forward action takes a single target group, so it cannot shift weighted traffic. */
+const NLB_LISTENER_ARN = /:listener\/net\//;
+const NLB_LISTENER_RULE =
+  'a Network Load Balancer listener (listener/net/...) cannot shift traffic between blue and green: weighted forwarding to several target groups is an Application Load Balancer feature (an NLB forward action takes a single target group); give an Application Load Balancer listener (listener/app/...)';
 const TARGET_GROUP_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{1,32}$/;
 /** Free text that is shown and logged: no control characters, line breaks or invisible formatting (bidi overrides). */
 const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
@@ -235,7 +239,11 @@ export const Strategy = z.discriminatedUnion('type', [
       type: z.literal('blueGreen'),
       blue: Targets,
       green: Targets,
-      listenerArn: z.string().regex(LISTENER_ARN, 'must be an application or network load balancer listener ARN'),
+      // The shape admits listener/net/ so that the API model lets it through and the handler answers with the reason below.
+      listenerArn: z
+        .string()
+        .regex(LISTENER_ARN, 'must be an application load balancer listener ARN (listener/app/...)')
+        .refine((arn) => !NLB_LISTENER_ARN.test(arn), NLB_LISTENER_RULE),
       blueTargetGroupArn: z.string().regex(TARGET_GROUP_ARN, 'must be a target group ARN'),
       greenTargetGroupArn: z.string().regex(TARGET_GROUP_ARN, 'must be a target group ARN'),
       /** The green weights of the traffic shift, in percent: whole, increasing, ending at 100. */

@@ -98,6 +98,33 @@ export function decideWindow(window: Window, now: Date, latestOpening: Date): Wi
   return { action: 'wait', until: next, reason: check.reason };
 }
 
+/** A Change Calendar's state at a moment, as SSM GetCalendarState answers it. */
+export interface CalendarState {
+  readonly state: 'OPEN' | 'CLOSED';
+  /** When the state next changes (to CLOSED if OPEN, and the reverse), when the calendar has a change ahead. */
+  readonly nextTransitionTime?: Date;
+}
+
+/**
+ * What a deployment does about its change calendar (spec `window.changeCalendar`)
+ * at a moment: go on when it is OPEN; when it is CLOSED, refuse (policy
+ * `refuse`) or wait until it opens (policy `wait`), as long as it opens no
+ * later than `latestOpening`. The same rules as the maintenance window's.
+ */
+export function decideCalendar(name: string, calendar: CalendarState, outside: Window['outside'], latestOpening: Date): WindowDecision {
+  const next = calendar.nextTransitionTime;
+  if (calendar.state === 'OPEN') {
+    return { action: 'go', reason: `change calendar ${name} is OPEN${next ? ` until ${next.toISOString()}` : ''}` };
+  }
+  const reason = `change calendar ${name} is CLOSED${next ? ` until ${next.toISOString()}` : ''}`;
+  if (outside === 'refuse') return { action: 'refuse', reason };
+  if (!next) return { action: 'refuse', reason: `${reason}; it has no opening ahead, so there is nothing to wait for` };
+  if (next.getTime() > latestOpening.getTime()) {
+    return { action: 'refuse', reason: `${reason}, later than this deployment may wait (until ${latestOpening.toISOString()})` };
+  }
+  return { action: 'wait', until: next, reason };
+}
+
 /**
  * A time as a Wait state's TimestampPath takes it: RFC 3339 in UTC, to the
  * second (2026-01-03T01:00:00Z). Step Functions drops milliseconds, so a time

@@ -119,6 +119,28 @@ describe('the API Lambda entry', () => {
     expect(sfn).toReceiveCommandTimes(StartExecutionCommand, 0);
   });
 
+  it('answers 400 naming strategy.listenerArn for a blue-green spec on a Network Load Balancer listener, and starts nothing', async () => {
+    const blueGreen = {
+      ...SPEC,
+      strategy: {
+        type: 'blueGreen',
+        blue: { tags: { color: 'blue' } },
+        green: { tags: { color: 'green' } },
+        listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/net/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+        blueTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/73e2d6bc24d8a067',
+        greenTargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/73e2d6bc24d8a068',
+      },
+    };
+
+    const answer = await handler(event('POST', '/deployments', '/deployments', blueGreen), context);
+
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).fieldErrors).toEqual([
+      { field: 'strategy.listenerArn', message: expect.stringContaining('Application Load Balancer feature') },
+    ]);
+    expect(sfn).toReceiveCommandTimes(StartExecutionCommand, 0);
+  });
+
   it('answers 400 naming regions for a multi-region spec on a stack that is not the control region, and starts nothing', async () => {
     const answer = await handler(event('POST', '/deployments', '/deployments', { ...SPEC, regions: ['us-east-1', 'eu-west-1'] }), context);
 

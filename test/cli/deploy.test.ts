@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -88,5 +88,32 @@ describe('deployctl deploy --local', () => {
     expect(run.stderr).toMatch(/version: .*letters, digits/);
     expect(run.stderr).toMatch(/strategy\.batchSize: /);
     await expect(readFile(path.join(cwd, 'untouched/fleet'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('exits 2 naming strategy.listenerArn for a blue-green spec file on a Network Load Balancer listener, and starts nothing', async () => {
+    await writeFile(
+      path.join(cwd, 'nlb.yaml'),
+      [
+        'app: demo-web',
+        'environment: local',
+        'version: 3.0.0',
+        'targets: { tags: { app: demo-web } }',
+        'strategy:',
+        '  type: blueGreen',
+        '  blue: { tags: { color: blue } }',
+        '  green: { tags: { color: green } }',
+        '  listenerArn: arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/net/local/0123456789abcdef/fedcba9876543210',
+        '  blueTargetGroupArn: arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/blue/0123456789abcdef',
+        '  greenTargetGroupArn: arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/green/0123456789abcdef',
+        '',
+      ].join('\n'),
+    );
+
+    const run = await deployctl(cwd, ['deploy', '--local', '-f', 'nlb.yaml', '--state-dir', 'untouched-nlb']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nothing was started');
+    expect(run.stderr).toMatch(/strategy\.listenerArn: a Network Load Balancer listener .*Application Load Balancer feature/);
+    await expect(readFile(path.join(cwd, 'untouched-nlb/fleet'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -131,7 +131,10 @@ export async function startFlow(
     },
     async commandCounts() {
       const out: Record<string, number> = {};
-      for (const host of await readdir(fleetDir)) {
+      // Host folders only: the fleet folder also holds files of the local services (change-calendars.json).
+      for (const entry of await readdir(fleetDir, { withFileTypes: true })) {
+        if (!entry.isDirectory()) continue;
+        const host = entry.name;
         const log = await readFile(path.join(fleetDir, host, 'commands.log'), 'utf8').catch(() => '');
         out[host] = log.split('\n').filter(Boolean).length;
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { writeLocalCalendar } from '#adapters/local/calendars.ts';
 import { SimulatedClock } from '#cli/local/clock.ts';
 import type { EventLog, LocalRun } from '#cli/local/interpreter.ts';
 import type { Window } from '#core/spec.ts';
@@ -109,5 +110,95 @@ describe('a deployment requested outside its maintenance window', () => {
     expect(entered(run, 'Wait For Maintenance Window')).toEqual([]);
     expect(Object.values(await flow.commandCounts())).toEqual([0, 0]);
     expect(await flow.lockHolder(spec)).toBeUndefined();
+  });
+});
+
+describe('a deployment under a change calendar (window.changeCalendar)', () => {
+  /** Open all day, every day: only the calendar decides. */
+  const allDay = (outside: Window['outside']): Window => ({
+    cron: '0 0 * * *',
+    durationMinutes: 1440,
+    timezone: 'UTC',
+    blackoutDates: [],
+    changeCalendar: 'prod-freeze',
+    outside,
+  });
+
+  it('is refused while the calendar is CLOSED: FAILED with the calendar reason, nothing deployed, the lock released', async () => {
+    const spec = rollingSpec('calendar-refuse', { window: allDay('refuse'), deploymentId: 'calendar-refuse' });
+    const flow = await startFlow(spec, 4, {}, { clock: new SimulatedClock(START) });
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'CLOSED', NextTransitionTime: '2026-01-02T00:00:00Z' });
+
+    const run = await flow.run(spec);
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'DeploymentFailed' });
+    const record = await flow.orchestrator.record('calendar-refuse');
+    expect(record.status).toBe('FAILED');
+    expect(record.reason).toBe('PreCheckFailed: change calendar: change calendar prod-freeze is CLOSED until 2026-01-02T00:00:00.000Z');
+    expect(Object.values(await flow.commandCounts())).toEqual([0, 0, 0, 0]);
+    expect(await flow.lockHolder(spec)).toBeUndefined();
+  });
+
+  it('waits for a CLOSED calendar to open when the spec says wait, then deploys every host', async () => {
+    const spec = rollingSpec('calendar-wait', { window: allDay('wait'), deploymentId: 'calendar-wait' });
+    const clock = new SimulatedClock(START);
+    const flow = await startFlow(spec, 4, {}, { clock });
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'CLOSED', NextTransitionTime: '2026-01-01T03:00:00Z' });
+
+    const run = await flow.run(spec);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(entered(run, 'Wait For Maintenance Window')).toEqual([expect.objectContaining({ windowOpensAt: '2026-01-01T03:00:00Z' })]);
+    const record = await flow.orchestrator.record('calendar-wait');
+    expect(record.checks).toContainEqual({ name: 'change calendar', passed: true, reason: 'change calendar prod-freeze is OPEN' });
+    expect(Object.values(await flow.versions())).toEqual(Array(4).fill('2.0.0'));
+  });
+
+  it('stops before the next wave when the calendar closes between waves: the changed hosts roll back, later waves never start', async () => {
+    const spec = rollingSpec('calendar-closes', { window: allDay('refuse'), deploymentId: 'calendar-closes' });
+    // Host 0 of wave 1 holds its deploy until released, so the calendar surely closes while wave 1 runs.
+    const flow = await startFlow(spec, 12, { heldHosts: [0] }, { clock: new SimulatedClock(START) });
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'OPEN' });
+
+    const running = flow.run(spec);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('calendar-closes', 0)).length).toBeGreaterThan(0);
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'CLOSED' });
+    await flow.release(0);
+    const run = await running;
+
+    expect(run.status).toBe('FAILED');
+    const record = await flow.orchestrator.record('calendar-closes');
+    expect(record.status).toBe('ROLLED_BACK');
+    expect(record.reason).toMatch(/^ChangeCalendarClosed: before wave 2: change calendar prod-freeze is CLOSED/);
+    const counts = await flow.commandCounts();
+    for (const host of flow.hosts.slice(0, 3)) expect(counts[host]).toBe(2);
+    for (const host of flow.hosts.slice(3)) expect(counts[host]).toBe(0);
+    const events = await flow.orchestrator.records.audit.getEvents('calendar-closes');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'ChangeCalendarClosed', wave: 1, calendar: 'prod-freeze' }));
+    expect(await flow.lockHolder(spec)).toBeUndefined();
+  });
+
+  it('pauses before the next wave when the calendar closes and the spec says wait, and goes on once resumed with the calendar open', async () => {
+    const spec = rollingSpec('calendar-pause', { window: allDay('wait'), deploymentId: 'calendar-pause' });
+    const flow = await startFlow(spec, 12, { heldHosts: [0] }, { clock: new SimulatedClock(START) });
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'OPEN' });
+
+    const running = flow.run(spec);
+    await expect.poll(async () => (await flow.orchestrator.records.waves.getWaveCommands('calendar-pause', 0)).length).toBeGreaterThan(0);
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'CLOSED' });
+    await flow.release(0);
+    await flow.waitForGate('calendar-pause', 'resume');
+
+    expect(Object.values(await flow.commandCounts()).filter((n) => n > 0)).toHaveLength(3);
+    expect((await flow.orchestrator.record('calendar-pause')).control).toMatchObject({
+      action: 'PAUSE',
+      by: 'deployctl (change calendar prod-freeze)',
+    });
+    await writeLocalCalendar(flow.fleetDir, 'prod-freeze', { State: 'OPEN' });
+    await flow.orchestrator.control({ deploymentId: 'calendar-pause', action: 'resume', by: 'grace' });
+    const run = await running;
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(Object.values(await flow.versions())).toEqual(Array(12).fill('2.0.0'));
   });
 });

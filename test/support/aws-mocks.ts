@@ -23,7 +23,7 @@ import { ElbTraffic } from '#adapters/aws/elbv2.ts';
 import { EventBridgeEvents } from '#adapters/aws/eventbridge.ts';
 import { dynamoRecords } from '#adapters/aws/records/index.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';
-import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
+import { SsmChangeCalendars, SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
 import { type DeploymentStatus, keys } from '#core/records.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
 import type { Ports } from '#ports';
@@ -38,6 +38,7 @@ export function awsTestDeps(): Omit<Ports, 'executions'> {
     ...dynamoRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE),
     fleet: new SsmFleet(ssm),
     inventory: new SsmInventory(ssm),
+    calendars: new SsmChangeCalendars(ssm),
     alarms: new CloudWatchAlarms(new CloudWatchClient({})),
     callbacks: new SfnCallbacks(new SFNClient({})),
     events: new EventBridgeEvents(new EventBridgeClient({}), BUS),

@@ -1,4 +1,4 @@
-import { LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
+import { CalendarUnavailable, LockHeld, RecordNotFound, TokenNotFound } from '#core/errors.ts';
 import type {
   DeploymentRecord,
   DeploymentStatus,
@@ -12,9 +12,11 @@ import type {
 } from '#core/records.ts';
 import { releaseOf } from '#core/records.ts';
 import type { DeploymentSpec } from '#core/spec.ts';
+import type { CalendarState } from '#core/window.ts';
 import type {
   AlarmState,
   AuditLog,
+  ChangeCalendars,
   Clock,
   CommandCompletion,
   CommandRequest,
@@ -429,6 +431,22 @@ export class FakeAlarms {
   }
 }
 
+/** SSM Change Calendar: the states the test sets, by calendar name; every question asked, in order. */
+export class FakeCalendars implements ChangeCalendars {
+  readonly states = new Map<string, CalendarState>();
+  readonly asked: { name: string; at: string }[] = [];
+
+  async state(calendarName: string, at: Date): Promise<CalendarState> {
+    this.asked.push({ name: calendarName, at: at.toISOString() });
+    const state = this.states.get(calendarName);
+    if (!state)
+      throw new CalendarUnavailable(
+        `change calendar ${calendarName} cannot be read: InvalidDocument: The specified SSM document doesn't exist.`,
+      );
+    return { ...state };
+  }
+}
+
 /** Step Functions task tokens: every answer, in order. */
 export class FakeCallbacks implements TaskCallbacks {
   readonly answers: ({ token: string; output: unknown } | { token: string; error: string; cause: string })[] = [];
@@ -511,6 +529,7 @@ export function memoryPorts() {
     fleet,
     inventory: fleet,
     alarms: new FakeAlarms(),
+    calendars: new FakeCalendars(),
     callbacks: new FakeCallbacks(),
     events: new FakeEvents(),
     traffic: new FakeTraffic(),

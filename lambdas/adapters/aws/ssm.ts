@@ -1,11 +1,14 @@
 import {
   DescribeInstanceInformationCommand,
+  GetCalendarStateCommand,
   ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '#ports';
+import { CalendarUnavailable } from '#core/errors.ts';
+import type { CalendarState } from '#core/window.ts';
+import type { ChangeCalendars, CommandRequest, FleetCommands, HostInfo, Inventory, Invocation } from '#ports';
 
 /** SSM Run Command. */
 export class SsmFleet implements FleetCommands {
@@ -115,5 +118,35 @@ export class SsmInventory implements Inventory {
       NextToken = page.NextToken;
     } while (NextToken);
     return found;
+  }
+}
+
+/** GetCalendarState's errors that say the calendar cannot be read at all (not a passing fault). */
+const CALENDAR_UNAVAILABLE = new Set(['InvalidDocument', 'InvalidDocumentType', 'UnsupportedCalendarException']);
+
+/** SSM Change Calendar: GetCalendarState for one calendar at a given time. */
+export class SsmChangeCalendars implements ChangeCalendars {
+  constructor(private readonly ssm: SSMClient) {}
+
+  async state(calendarName: string, at: Date): Promise<CalendarState> {
+    let answer: { State?: string; NextTransitionTime?: string };
+    try {
+      // AtTime in ISO 8601, to the second.
+      answer = await this.ssm.send(
+        new GetCalendarStateCommand({ CalendarNames: [calendarName], AtTime: at.toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+      );
+    } catch (error) {
+      if (error instanceof Error && CALENDAR_UNAVAILABLE.has(error.name)) {
+        throw new CalendarUnavailable(`change calendar ${calendarName} cannot be read: ${error.name}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    if (answer.State !== 'OPEN' && answer.State !== 'CLOSED') {
+      throw new Error(`GetCalendarState answered no OPEN or CLOSED state for ${calendarName}: ${String(answer.State)}`);
+    }
+    return {
+      state: answer.State,
+      ...(answer.NextTransitionTime ? { nextTransitionTime: new Date(answer.NextTransitionTime) } : {}),
+    };
   }
 }

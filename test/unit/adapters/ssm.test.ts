@@ -1,5 +1,7 @@
 import {
   DescribeInstanceInformationCommand,
+  GetCalendarStateCommand,
+  InvalidDocument,
   ListCommandInvocationsCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -7,7 +9,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
+import { SsmChangeCalendars, SsmFleet, SsmInventory } from '#adapters/aws/ssm.ts';
+import { CalendarUnavailable } from '#core/errors.ts';
 import { host, hosts } from '#test/support/fixtures.ts';
 
 describe('SSM adapters', () => {
@@ -254,6 +257,50 @@ describe('SSM adapters', () => {
         expect(await inventory.pingStatus([])).toEqual([]);
         expect(ssm).toReceiveCommandTimes(DescribeInstanceInformationCommand, 0);
       });
+    });
+  });
+
+  describe('SsmChangeCalendars', () => {
+    const calendars = new SsmChangeCalendars(new SSMClient({}));
+    const CALENDAR = 'arn:aws:ssm:us-east-2:123456789012:document/MyChangeCalendarDocument';
+
+    it('asks GetCalendarState for the one calendar at the given time, to the second, and returns its state and next change', async () => {
+      // The documented sample response (Systems Manager User Guide, change-calendar-getstate).
+      ssm
+        .on(GetCalendarStateCommand)
+        .resolves({ State: 'OPEN', AtTime: '2020-07-30T16:18:18Z', NextTransitionTime: '2020-07-31T00:00:00Z' });
+
+      const state = await calendars.state(CALENDAR, new Date('2020-07-30T16:18:18.456Z'));
+
+      expect(state).toEqual({ state: 'OPEN', nextTransitionTime: new Date('2020-07-31T00:00:00Z') });
+      expect(ssm).toHaveReceivedCommandTimes(GetCalendarStateCommand, 1);
+      expect(ssm.commandCalls(GetCalendarStateCommand)[0]?.args[0].input).toEqual({
+        CalendarNames: [CALENDAR],
+        AtTime: '2020-07-30T16:18:18Z',
+      });
+    });
+
+    it('returns CLOSED with no next change when SSM gives none', async () => {
+      ssm.on(GetCalendarStateCommand).resolves({ State: 'CLOSED', AtTime: '2020-07-30T16:18:18Z' });
+
+      await expect(calendars.state('prod-freeze', new Date('2020-07-30T16:18:18Z'))).resolves.toEqual({ state: 'CLOSED' });
+    });
+
+    it('turns InvalidDocument (no such calendar) into CalendarUnavailable with SSM reason', async () => {
+      ssm.on(GetCalendarStateCommand).rejects(new InvalidDocument({ message: "The specified SSM document doesn't exist.", $metadata: {} }));
+
+      const error = await calendars.state('prod-freeze', new Date('2020-07-30T16:18:18Z')).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(CalendarUnavailable);
+      expect((error as Error).message).toBe(
+        "change calendar prod-freeze cannot be read: InvalidDocument: The specified SSM document doesn't exist.",
+      );
+    });
+
+    it('lets a throttling error through, for the task retry', async () => {
+      ssm.on(GetCalendarStateCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+      await expect(calendars.state('prod-freeze', new Date())).rejects.toMatchObject({ name: 'ThrottlingException' });
     });
   });
 });

@@ -69,3 +69,78 @@ describe('runPreChecks', () => {
     expect(ports.audit.types(DEPLOYMENT_ID)).toEqual([]);
   });
 });
+
+describe('runPreChecks with a change calendar', () => {
+  /** Open all day, every day: only the calendar decides. */
+  const allDay = { cron: '0 0 * * *', durationMinutes: 1440, timezone: 'UTC', changeCalendar: 'prod-freeze' } as const;
+
+  it('reads the calendar at the clock time and records it OPEN with its next change', async () => {
+    const { ports } = await planned({ window: { ...allDay, outside: 'refuse' } });
+    ports.calendars.states.set('prod-freeze', { state: 'OPEN', nextTransitionTime: new Date('2026-03-03T00:00:00Z') });
+    const state = stateOf({ waveCount: 2 });
+
+    await expect(runPreChecks(ports, state)).resolves.toEqual(state);
+
+    expect(ports.calendars.asked).toEqual([{ name: 'prod-freeze', at: '2026-03-02T10:00:00.000Z' }]);
+    expect((await ports.deployments.getDeployment(DEPLOYMENT_ID)).checks).toContainEqual({
+      name: 'change calendar',
+      passed: true,
+      reason: 'change calendar prod-freeze is OPEN until 2026-03-03T00:00:00.000Z',
+    });
+  });
+
+  it('refuses with PreCheckFailed and the reason when the calendar is CLOSED and the window says refuse', async () => {
+    const { ports } = await planned({ window: { ...allDay, outside: 'refuse' } });
+    ports.calendars.states.set('prod-freeze', { state: 'CLOSED', nextTransitionTime: new Date('2026-03-02T18:00:00Z') });
+
+    const error = await runPreChecks(ports, stateOf({ waveCount: 2 })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreCheckFailed);
+    expect((error as Error).message).toBe('change calendar: change calendar prod-freeze is CLOSED until 2026-03-02T18:00:00.000Z');
+    expect(ports.fleet.sent).toEqual([]);
+  });
+
+  it('refuses, naming SSM error, a calendar SSM cannot read', async () => {
+    const { ports } = await planned({ window: { ...allDay, outside: 'wait' } });
+
+    const error = await runPreChecks(ports, stateOf({ waveCount: 2 })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreCheckFailed);
+    expect((error as Error).message).toBe(
+      "change calendar: change calendar prod-freeze cannot be read: InvalidDocument: The specified SSM document doesn't exist.",
+    );
+  });
+
+  it('waits until the calendar opens when the window says wait, as for a closed window', async () => {
+    const { ports } = await planned({ window: { ...allDay, outside: 'wait' } });
+    ports.calendars.states.set('prod-freeze', { state: 'CLOSED', nextTransitionTime: new Date('2026-03-02T18:00:00.250Z') });
+
+    const state = await runPreChecks(ports, stateOf({ waveCount: 2 }));
+
+    expect(state.windowOpensAt).toBe('2026-03-02T18:00:01Z');
+    expect(ports.audit.types(DEPLOYMENT_ID)).toEqual(['WaitingForWindow']);
+    expect(ports.events.log[0]?.detail).toMatchObject({ status: 'WAITING_FOR_WINDOW', opensAt: '2026-03-02T18:00:01Z' });
+  });
+
+  it('refuses a CLOSED calendar with no opening ahead even when the window says wait', async () => {
+    const { ports } = await planned({ window: { ...allDay, outside: 'wait' } });
+    ports.calendars.states.set('prod-freeze', { state: 'CLOSED' });
+
+    await expect(runPreChecks(ports, stateOf({ waveCount: 2 }))).rejects.toThrow(
+      new PreCheckFailed(
+        'change calendar: change calendar prod-freeze is CLOSED; it has no opening ahead, so there is nothing to wait for',
+      ),
+    );
+  });
+
+  it('does not read the calendar while the maintenance window itself makes the deployment wait', async () => {
+    const { ports } = await planned({
+      window: { cron: '0 22 * * *', durationMinutes: 60, timezone: 'UTC', changeCalendar: 'prod-freeze', outside: 'wait' },
+    });
+
+    const state = await runPreChecks(ports, stateOf({ waveCount: 2 }));
+
+    expect(state.windowOpensAt).toBe('2026-03-02T22:00:00Z');
+    expect(ports.calendars.asked).toEqual([]);
+  });
+});

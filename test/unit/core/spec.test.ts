@@ -139,6 +139,28 @@ describe('parseSpec', () => {
       message: '>=1',
     },
     {
+      case: 'a Network Load Balancer listener, which cannot forward by weight',
+      field: 'strategy.listenerArn',
+      input: {
+        strategy: {
+          ...blueGreen,
+          listenerArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/net/my-network-lb/50dc6c495c0c9188/f2f7dc8efc522ab2',
+        },
+      },
+      message: 'weighted forwarding to several target groups is an Application Load Balancer feature',
+    },
+    {
+      case: 'a Gateway Load Balancer listener',
+      field: 'strategy.listenerArn',
+      input: {
+        strategy: {
+          ...blueGreen,
+          listenerArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/gwy/my-gateway-lb/50dc6c495c0c9188/f2f7dc8efc522ab2',
+        },
+      },
+      message: 'application load balancer listener ARN',
+    },
+    {
       case: 'a blueGreen validation command outside the allow list',
       field: 'strategy.validationCommand.document',
       input: { strategy: { ...blueGreen, validationCommand: { document: 'AWS-RunPowerShellScript' } } },

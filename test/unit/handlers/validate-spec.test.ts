@@ -180,5 +180,30 @@ describe('validate-spec', () => {
       expect(db.calls()).toHaveLength(0);
       expect(eventbridge.calls()).toHaveLength(0);
     });
+
+    it('refuses a blue-green spec on a Network Load Balancer listener with the reason, and makes no DynamoDB call', async () => {
+      const spec = {
+        ...minimalSpecInput,
+        strategy: {
+          type: 'blueGreen',
+          blue: { tags: { color: 'blue' } },
+          green: { tags: { color: 'green' } },
+          listenerArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/web/50dc6c495c0c9188/f2f7dc8efc522ab2',
+          blueTargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/73e2d6bc24d8a067',
+          greenTargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/73e2d6bc24d8a068',
+        },
+      };
+
+      const error = await handler({ spec, executionName: 'exec-1' }, lambdaContext).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(InvalidSpec);
+      expect((error as InvalidSpec).fieldErrors).toEqual([
+        {
+          field: 'strategy.listenerArn',
+          message: expect.stringContaining('a Network Load Balancer listener (listener/net/...) cannot shift traffic'),
+        },
+      ]);
+      expect(db.calls()).toHaveLength(0);
+    });
   });
 });
