@@ -90,7 +90,6 @@ export class DeploymentNotifications extends Construct {
     }
     for (const email of props.emails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
-    const field = (name: keyof StatusChangeDetail) => events.EventField.fromPath(`$.detail.${name}`);
     this.rule = new events.Rule(this, 'Rule', {
       description: 'deployctl deployment status changes -> notification topic',
       ...(props.eventBus ? { eventBus: props.eventBus } : {}),
@@ -105,11 +104,29 @@ export class DeploymentNotifications extends Construct {
       },
       targets: [
         new targets.SnsTopic(this.topic, {
-          message: events.RuleTargetInput.fromText(
-            `${field('app')} ${field('version')} to ${field('environment')}: ${field('status')} (${field('deploymentId')})`,
-          ),
+          message: new PlainTextInput('<app> <version> to <environment>: <status> (<deploymentId>)'),
         }),
       ],
     });
+  }
+}
+
+/**
+ * An input template that is plain text, each `<name>` the event's
+ * `$.detail.<name>` (the form of InputTransformer's documented example,
+ * "<instance> is in state <status>"). RuleTargetInput.fromText renders its
+ * text as a JSON string, quotes included, and the topic's emails would show them.
+ */
+class PlainTextInput extends events.RuleTargetInput {
+  constructor(private readonly template: string) {
+    super();
+  }
+
+  override bind(): events.RuleTargetInputProperties {
+    const names = [...this.template.matchAll(/<(\w+)>/g)].map((match) => match[1] as keyof StatusChangeDetail);
+    return {
+      inputTemplate: this.template,
+      inputPathsMap: Object.fromEntries(names.map((name) => [name, `$.detail.${name}`])),
+    };
   }
 }

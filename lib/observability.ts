@@ -132,7 +132,9 @@ export class Observability extends Construct {
 
     this.alarms = this.faultAlarms(props);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? `${stack.stackName}-${stack.region}`,
+      // Dashboards are global to the account: the region keeps two regions' names apart, once (Deployctl-eu-west-1 has it already).
+      dashboardName:
+        props.dashboardName ?? (stack.stackName.endsWith(`-${stack.region}`) ? stack.stackName : `${stack.stackName}-${stack.region}`),
       // SEARCH finds only metrics that reported in the last two weeks: the default range stays within them.
       defaultInterval: Duration.days(14),
       widgets: dashboardRows(props, this.alarms),

@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ManagedInstanceTag } from '#core/managed-tag.ts';
+import { ALLOWED_AWS_DOCUMENTS } from '#core/spec.ts';
 import { BlueGreenDeployment } from '#statemachines/blue-green.ts';
 import { WaveDeployment, type WaveNames } from '#statemachines/wave-deployment.ts';
 import { DeployDocument } from './deploy-document.ts';
@@ -106,7 +107,11 @@ export class RegionalStack extends Stack {
     this.functions = functionSet.functions;
     this.managedInstanceTag = functionSet.managedInstanceTag;
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    // The /aws/vendedlogs/ prefix: CloudWatch Logs grants Step Functions such a group without growing its 5,120-character resource policy.
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+    });
     const machine = (title: string, strategy: StrategyName, start: sfn.IChainable) =>
       new sfn.StateMachine(this, `${title}StateMachine`, {
         stateMachineName: machineName(strategy),
@@ -143,13 +148,17 @@ export class RegionalStack extends Stack {
     // What the API and the CLI start: the strategies, and in the control region the fan-out for specs with regions.
     const startable: Record<string, sfn.StateMachine> = this.fanOut ? { ...machines, fanOut: this.fanOut.stateMachine } : machines;
 
-    // SSM puts command status changes on the default bus; the callback wakes the waiting wave.
+    // SSM puts command status changes on the default bus; the callback wakes the waiting wave. Only the
+    // documents deployctl sends: Patch Manager, other automation or a person at the console do not wake it.
     new events.Rule(this, 'SsmCommandStatusRule', {
-      description: 'SSM Run Command status changes -> deployctl callback',
+      description: 'SSM Run Command status changes of deployctl documents -> deployctl callback',
       eventPattern: {
         source: ['aws.ssm'],
         detailType: ['EC2 Command Status-change Notification'],
-        detail: { status: ['Success', 'Failed', 'TimedOut', 'Cancelled'] },
+        detail: {
+          'document-name': [document.documentName, ...ALLOWED_AWS_DOCUMENTS],
+          status: ['Success', 'Failed', 'TimedOut', 'Cancelled'],
+        },
       },
       targets: [new targets.LambdaFunction(this.functions.commandCallback, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });

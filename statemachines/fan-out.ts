@@ -1,10 +1,10 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { Finalize } from './fragments/finalize.ts';
 import { validateAndRecord } from './fragments/start.ts';
 import type { FanOutFunctions } from './functions.ts';
-import { withRetryPolicy } from './retry-policy.ts';
+import { lambdaTask } from './retry-policy.ts';
 import { catchAll, invoke, markOutcome } from './tasks.ts';
 
 /** Re-exported for lib/ and the local runner, which name the fan-out functions by these. */
@@ -101,14 +101,14 @@ export class FanOutDeployment extends Construct {
     phase: 'deploy' | 'rollback',
     fns: FanOutFunctions,
   ): sfn.Map {
-    const request = new tasks.LambdaInvoke(this, requestName, {
+    const request = lambdaTask(this, requestName, {
       lambdaFunction: fns.requestRegion,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({ request: sfn.JsonPath.objectAt('$'), taskToken: sfn.JsonPath.taskToken }),
       taskTimeout: sfn.Timeout.at('$.timeoutSeconds'),
       resultPath: '$.completion',
     });
-    catchAll(new sfn.Pass(this, missedName), withRetryPolicy(request));
+    catchAll(new sfn.Pass(this, missedName), request);
     const map = new sfn.Map(this, name, {
       itemsPath,
       itemSelector: {

@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { ERRORS } from '#core/errors.ts';
-import { withRetryPolicy } from './retry-policy.ts';
+import { lambdaTask } from './retry-policy.ts';
 
 /** The phase a command and its evaluation carry. */
 export type CommandPhase = 'deploy' | 'rollback' | 'validate';
@@ -17,14 +17,12 @@ export const GATE_TIMEOUT = Duration.hours(20);
 
 /** A Lambda task whose output (the handler's return value) becomes the state. */
 export function invoke(scope: Construct, name: string, fn: lambda.IFunction, payload?: sfn.TaskInput): tasks.LambdaInvoke {
-  const task = new tasks.LambdaInvoke(scope, name, {
+  return lambdaTask(scope, name, {
     lambdaFunction: fn,
     payload: payload ?? sfn.TaskInput.fromJsonPathAt('$'),
     payloadResponseOnly: false,
-    retryOnServiceExceptions: true,
     outputPath: '$.Payload',
   });
-  return withRetryPolicy(task);
 }
 
 /** The evaluation of a command's results, for a wave, a validation or the rollback. */
@@ -37,14 +35,13 @@ export function evaluate(scope: Construct, name: string, fn: lambda.IFunction, p
  * On timeout the evaluation that follows reads every host's result itself.
  */
 export function sendAndWait(scope: Construct, name: string, fn: lambda.IFunction, phase: CommandPhase): tasks.LambdaInvoke {
-  const task = new tasks.LambdaInvoke(scope, name, {
+  return lambdaTask(scope, name, {
     lambdaFunction: fn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     payload: sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), taskToken: sfn.JsonPath.taskToken, phase }),
     taskTimeout: sfn.Timeout.at('$.waitSeconds'),
     resultPath: '$.callback',
   });
-  return withRetryPolicy(task);
 }
 
 /**
@@ -52,14 +49,13 @@ export function sendAndWait(scope: Construct, name: string, fn: lambda.IFunction
  * (kind resume) sends the stored task token back; `abort` fails it.
  */
 export function awaitGate(scope: Construct, name: string, fn: lambda.IFunction, kind: GateKind): tasks.LambdaInvoke {
-  const task = new tasks.LambdaInvoke(scope, name, {
+  return lambdaTask(scope, name, {
     lambdaFunction: fn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     payload: sfn.TaskInput.fromObject({ state: sfn.JsonPath.objectAt('$'), taskToken: sfn.JsonPath.taskToken, kind }),
     taskTimeout: sfn.Timeout.duration(GATE_TIMEOUT),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  return withRetryPolicy(task);
 }
 
 /** A state that can catch errors: a task, a Map, a Parallel. */

@@ -1,5 +1,5 @@
 import { logger } from '#commons/powertools.ts';
-import { isClosedToken } from '#core/errors.ts';
+import { isClosedToken, TokenNotFound } from '#core/errors.ts';
 import type { Ports } from '#ports';
 
 /** SSM command statuses that end a command. */
@@ -15,11 +15,28 @@ export interface CommandStatus {
  * Records a finished command and wakes the waiting execution when it was the
  * last of its wave. It only wakes: the evaluation reads the hosts' results
  * itself. A token the execution no longer waits on wakes nothing.
+ *
+ * A command without a stored token is ignored: deployctl did not send it
+ * (Patch Manager, other automation, a person at the console), or it finished
+ * in the short window between SendCommand and storing the token. The second
+ * case is covered by the wave's wait: its timeout, then the evaluation reads
+ * every host's result itself. Throwing would only have Lambda retry the event
+ * twice and page on the function's error alarm.
  */
-export async function commandFinished(ports: Pick<Ports, 'waves' | 'callbacks'>, change: CommandStatus): Promise<{ woke: boolean }> {
+export async function commandFinished(
+  ports: Pick<Ports, 'waves' | 'callbacks'>,
+  change: CommandStatus,
+): Promise<{ woke: boolean; unknown?: true }> {
   const { commandId, status } = change;
   if (!TERMINAL.has(status)) return { woke: false };
-  const completion = await ports.waves.completeCommand(commandId);
+  let completion: Awaited<ReturnType<typeof ports.waves.completeCommand>>;
+  try {
+    completion = await ports.waves.completeCommand(commandId);
+  } catch (error) {
+    if (!(error instanceof TokenNotFound)) throw error;
+    logger.debug('no task token stored for this command: not one deployctl waits on; ignored', { commandId, status });
+    return { woke: false, unknown: true };
+  }
   logger.info('command finished', {
     commandId,
     status,

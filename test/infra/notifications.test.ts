@@ -61,7 +61,7 @@ function transform(target: z.infer<typeof Target>, event: Json): unknown {
     if (!path) throw new Error(`${placeholder} has no input path`);
     return String(valueAt(path));
   });
-  return JSON.parse(filled);
+  return filled;
 }
 
 describe('DeploymentNotifications', () => {
@@ -104,6 +104,17 @@ describe('DeploymentNotifications', () => {
     const [target] = ruleOf(built).Targets;
     if (!target) throw new Error('no target');
     expect(target.Arn).toEqual({ Ref: logicalIdOf(built.notifications.topic as sns.Topic) });
+    // Plain text, not a quoted JSON string: what the topic sends is the text itself.
+    expect(target.InputTransformer).toEqual({
+      InputTemplate: '<app> <version> to <environment>: <status> (<deploymentId>)',
+      InputPathsMap: {
+        app: '$.detail.app',
+        version: '$.detail.version',
+        environment: '$.detail.environment',
+        status: '$.detail.status',
+        deploymentId: '$.detail.deploymentId',
+      },
+    });
     expect(transform(target, statusEvent({ status: 'ROLLED_BACK' }))).toBe('web 1.4.2 to prod: ROLLED_BACK (dep-123)');
     expect(transform(target, statusEvent({ app: 'api', environment: 'staging', version: '2026.03.1', deploymentId: 'x-9' }))).toBe(
       'api 2026.03.1 to staging: SUCCEEDED (x-9)',

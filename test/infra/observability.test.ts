@@ -383,6 +383,16 @@ describe('Observability on its own', () => {
     return { stack, observability };
   }
 
+  it('does not repeat the region in the dashboard name when the stack name ends with it (the multi-region stacks)', () => {
+    const stack = new Stack(new App(), `Deployctl-${REGION}`, { env: { account: ACCOUNT, region: REGION } });
+    new Observability(stack, 'Observability', {
+      functions: { deploy: lambda.Function.fromFunctionName(stack, 'Deploy', 'deploy') },
+      stateMachines: { rolling: sfn.StateMachine.fromStateMachineName(stack, 'Rolling', 'Deployctl-rolling') },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `Deployctl-${REGION}` });
+    Template.fromStack(build().stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `Watched-${REGION}` });
+  });
+
   it('takes the dashboard name it is given', () => {
     const { stack } = build({ dashboardName: 'deployments' });
     Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'deployments' });

@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerName } from '#lib/orchestrator-functions.ts';
 import { type RegionalStack, STRATEGIES, type StrategyName } from '#lib/regional-stack.ts';
+import { commandStatusEvent } from '#test/fixtures/ssm-events.ts';
 import {
   ACCOUNT,
   type AslDefinition,
@@ -339,12 +340,15 @@ describe('the orchestrator functions', () => {
 });
 
 describe('the SSM command status rule', () => {
-  it('matches only finished Run Command commands (no Pending or InProgress) and sends them to the callback function, with retries', () => {
+  it('matches only finished commands of the documents deployctl sends and sends them to the callback function, with retries', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
         'detail-type': ['EC2 Command Status-change Notification'],
-        detail: { status: ['Success', 'Failed', 'TimedOut', 'Cancelled'] },
+        detail: {
+          'document-name': ['Deployctl-DeployApplication', 'AWS-RunShellScript', 'AWS-ApplyAnsiblePlaybooks', 'AWS-RunPatchBaseline'],
+          status: ['Success', 'Failed', 'TimedOut', 'Cancelled'],
+        },
       },
       State: 'ENABLED',
       Targets: [
@@ -354,6 +358,18 @@ describe('the SSM command status rule', () => {
         }),
       ],
     });
+  });
+
+  it("does not match the documented sample event: a command of another document (Patch Manager's, a person's at the console)", () => {
+    const rule = template.findResources('AWS::Events::Rule')[logicalIdOf(stack.node.findChild('SsmCommandStatusRule'))];
+    const pattern = rule?.Properties.EventPattern as { detail: Record<string, string[]> };
+    const sample = commandStatusEvent();
+    const matchesDetail = (detail: Record<string, unknown>) =>
+      Object.entries(pattern.detail).every(([key, values]) => values.includes(detail[key] as string));
+    expect(matchesDetail(sample.detail)).toBe(false);
+    expect(matchesDetail({ ...sample.detail, 'document-name': 'Deployctl-DeployApplication' })).toBe(true);
+    expect(matchesDetail({ ...sample.detail, 'document-name': 'AWS-RunPatchBaseline', status: 'Failed' })).toBe(true);
+    expect(matchesDetail({ ...sample.detail, 'document-name': 'Deployctl-DeployApplication', status: 'InProgress' })).toBe(false);
   });
 
   it('is allowed to invoke the callback function, and only from this rule', () => {
@@ -441,17 +457,23 @@ describe('the deployment state machines', () => {
       });
   });
 
-  it.each(STRATEGIES)('%s is traced with X-Ray and logs every event, without execution data, to a log group with retention', (strategy) => {
-    const machine = template.findResources('AWS::StepFunctions::StateMachine')[logicalIdOf(stack.stateMachines[strategy])];
-    expect(machine?.Properties.TracingConfiguration).toEqual({ Enabled: true });
-    expect(machine?.Properties.LoggingConfiguration).toEqual({
-      Level: 'ALL',
-      IncludeExecutionData: false,
-      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } }],
-    });
-    const logGroup: string = machine?.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
-    expect(template.findResources('AWS::Logs::LogGroup')[logGroup]?.Properties).toEqual({ RetentionInDays: 30 });
-  });
+  it.each(STRATEGIES)(
+    '%s is traced with X-Ray and logs every event, without execution data, to a /aws/vendedlogs/states/ log group with retention',
+    (strategy) => {
+      const machine = template.findResources('AWS::StepFunctions::StateMachine')[logicalIdOf(stack.stateMachines[strategy])];
+      expect(machine?.Properties.TracingConfiguration).toEqual({ Enabled: true });
+      expect(machine?.Properties.LoggingConfiguration).toEqual({
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } }],
+      });
+      const logGroup: string = machine?.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+      expect(template.findResources('AWS::Logs::LogGroup')[logGroup]?.Properties).toEqual({
+        LogGroupName: '/aws/vendedlogs/states/Deployctl',
+        RetentionInDays: 30,
+      });
+    },
+  );
 
   it.each(STRATEGIES)('%s stops any execution that runs longer than a day', (strategy) => {
     expect(definitions[strategy].TimeoutSeconds).toBe(24 * 3600);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { commandFinished } from '#app/command-done.ts';
-import { TokenNotFound } from '#core/errors.ts';
 import { DEPLOYMENT_ID } from '#test/support/fixtures.ts';
 import { memoryPorts } from '#test/support/memory-ports.ts';
 
@@ -41,10 +40,25 @@ describe('commandFinished', () => {
     await expect(commandFinished(ports, { commandId: 'cmd-b', status: 'Success' })).resolves.toEqual({ woke: false });
   });
 
-  it('rethrows TokenNotFound for a command whose token is not stored yet, so that the event is retried', async () => {
-    const ports = memoryPorts();
+  it('ignores a command without a stored token (not sent by deployctl, or not stored yet) and leaves the wave untouched', async () => {
+    const ports = await twoCommands();
 
-    await expect(commandFinished(ports, { commandId: 'cmd-x', status: 'Success' })).rejects.toBeInstanceOf(TokenNotFound);
+    await expect(commandFinished(ports, { commandId: 'cmd-x', status: 'Success' })).resolves.toEqual({ woke: false, unknown: true });
+    await commandFinished(ports, { commandId: 'cmd-a', status: 'Success' });
+
+    expect(ports.callbacks.answers).toEqual([]);
+    await expect(commandFinished(ports, { commandId: 'cmd-b', status: 'Success' })).resolves.toEqual({ woke: true });
+  });
+
+  it('rethrows a failure to read the token store', async () => {
+    const ports = await twoCommands();
+    ports.waves.completeCommand = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+
+    await expect(commandFinished(ports, { commandId: 'cmd-a', status: 'Success' })).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
   });
 
   it('rethrows any other failure to wake the execution', async () => {

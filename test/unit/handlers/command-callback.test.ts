@@ -2,9 +2,9 @@ import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TokenNotFound } from '#core/errors.ts';
 import { keys } from '#core/records.ts';
 import { createCommandCallback } from '#handlers/command-callback.ts';
+import { commandStatusEvent } from '#test/fixtures/ssm-events.ts';
 import { acceptWrites, awsTestDeps } from '#test/support/aws-mocks.ts';
 import { DEPLOYMENT_ID, lambdaContext } from '#test/support/fixtures.ts';
 
@@ -96,8 +96,21 @@ describe('command-callback', () => {
     await expect(handler(statusChange('cmd-2', 'Success'), lambdaContext)).rejects.toThrow('ServiceUnavailable');
   });
 
-  it('throws TokenNotFound when the status arrives before the token was stored', async () => {
-    await expect(handler(statusChange('cmd-early', 'Success'), lambdaContext)).rejects.toThrow(TokenNotFound);
+  it('ignores the documented sample event, a command deployctl did not send: no token, no error, nothing woken', async () => {
+    const event = commandStatusEvent();
+
+    await expect(handler(event, lambdaContext)).resolves.toEqual({ woke: false, unknown: true });
+    expect(db.commandCalls(GetCommand)).toHaveLength(1);
+    expect(db.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual(keys.command('e8d3c0e4-71f7-4491-898f-c9b35bee5f3b'));
+    expect(db.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("ignores a status of deployctl's document whose token is not stored (yet): the wave's timeout covers it", async () => {
+    await expect(
+      handler(commandStatusEvent({ 'command-id': 'cmd-early', 'document-name': 'Deployctl-DeployApplication' }), lambdaContext),
+    ).resolves.toEqual({ woke: false, unknown: true });
+    expect(db.commandCalls(UpdateCommand)).toHaveLength(0);
     expect(sfn.calls()).toHaveLength(0);
   });
 
