@@ -2,12 +2,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { reportToParent } from '#app/close.ts';
 import { createJournal } from '#app/journal.ts';
 import { logger, metrics } from '#commons/powertools.ts';
-import { DeploymentExists, LockHeld } from '#core/errors.ts';
+import { LockHeld } from '#core/errors.ts';
 import { LOCK_TTL_SECONDS, WAIT_MARGIN_SECONDS } from '#core/limits.ts';
 import { bakeSecondsFor } from '#core/plan.ts';
 import { parseSpec } from '#core/spec.ts';
 import type { DeploymentState } from '#core/state.ts';
 import type { Ports } from '#ports';
+import { recordExecution } from './record-execution.ts';
 
 export type StartPorts = Pick<Ports, 'deployments' | 'locks' | 'audit' | 'releases' | 'events' | 'clock'>;
 
@@ -32,21 +33,11 @@ export async function startDeployment(ports: StartPorts, request: StartRequest):
   const spec = { ...parsed, deploymentId, previousVersion };
   logger.appendKeys({ deploymentId, app: spec.app, environment: spec.environment });
 
-  const created = await ports.deployments.createDeployment(deploymentId, spec, executionName, now);
-  if (created === 'created') {
+  if (!(await recordExecution(ports, deploymentId, spec, executionName, now))) {
     await ports.audit.appendEvent(deploymentId, 'DeploymentRequested', spec.requestedBy, { version: spec.version }, now);
     // A manual rollback is also recorded on the deployment it undoes.
     if (spec.rollbackOf) {
       await ports.audit.appendEvent(spec.rollbackOf, 'RollbackRequested', spec.requestedBy, { rollbackDeploymentId: deploymentId }, now);
-    }
-  } else {
-    // A retry of this very execution goes on; another execution reusing the id must not touch the record.
-    const existing = await ports.deployments.getDeployment(deploymentId);
-    // An ended deployment is never resumed, even under its own name (locally, names repeat across runs).
-    if (existing.executionName !== executionName || existing.endedAt) {
-      throw new DeploymentExists(
-        `deployment ${deploymentId} already exists (${existing.status}, execution ${existing.executionName}); give a new deploymentId`,
-      );
     }
   }
   try {

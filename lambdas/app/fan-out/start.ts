@@ -1,5 +1,5 @@
 import { createJournal } from '#app/journal.ts';
-import { DeploymentExists } from '#core/errors.ts';
+import { recordExecution } from '#app/record-execution.ts';
 import type { RegionProgress } from '#core/records.ts';
 import { checkMultiRegion, type FanOutState, regionalDeploymentId, regionPolicyOf, regionWavesOf } from '#core/regions.ts';
 import { parseSpec } from '#core/spec.ts';
@@ -35,13 +35,7 @@ export async function startFanOut(ports: StartFanOutPorts, request: StartFanOutR
   const policy = regionPolicyOf(spec);
   const now = ports.clock.now();
 
-  const created = await ports.deployments.createDeployment(deploymentId, spec, executionName, now);
-  const existing = created === 'exists' ? await ports.deployments.getDeployment(deploymentId) : undefined;
-  if (existing && (existing.executionName !== executionName || existing.endedAt)) {
-    throw new DeploymentExists(
-      `deployment ${deploymentId} already exists (${existing.status}, execution ${existing.executionName}); give a new deploymentId`,
-    );
-  }
+  const existing = await recordExecution(ports, deploymentId, spec, executionName, now);
   // A retry of this very execution that got past the setup goes on from the record as it is.
   if (!existing || existing.status === 'PENDING') {
     const regions: Record<string, RegionProgress> = {};
