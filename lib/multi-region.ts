@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { EVENT_SOURCE } from '#core/events.ts';
 import { REGIONAL_COMPLETED, REGIONAL_REQUESTED } from '#core/regions.ts';
 import { Region as RegionName } from '#core/spec.ts';
 import { FUNCTIONS, type FunctionNameOf, type FunctionsOf, functionsOf } from '#registry';
@@ -15,8 +16,6 @@ import { FanOutDeployment } from '#statemachines/fan-out.ts';
 import { grantTableCalls } from './deployment-table.ts';
 import { OrchestratorFunction } from './orchestrator-function.ts';
 
-/** The source of deployctl's own events (lambdas/adapters/aws/eventbridge.ts). */
-const EVENT_SOURCE = 'deployctl';
 /** Each region's bus for the multi-region events: the default bus, addressed by name in every region. */
 const BUS_NAME = 'default';
 

@@ -2,8 +2,6 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { EVENT_SOURCE } from '#core/events.ts';
 import type { Events, RegionalEvent, StatusEvent } from '#ports';
 
-export { EVENT_SOURCE };
-
 export class EventBridgeEvents implements Events {
   constructor(
     private readonly eventbridge: EventBridgeClient,

@@ -4,8 +4,9 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchAlarms } from '#adapters/aws/cloudwatch.ts';
-import { EVENT_SOURCE, EventBridgeEvents } from '#adapters/aws/eventbridge.ts';
+import { EventBridgeEvents } from '#adapters/aws/eventbridge.ts';
 import { SfnCallbacks } from '#adapters/aws/sfn.ts';
+import { EVENT_SOURCE } from '#core/events.ts';
 
 describe('CloudWatchAlarms', () => {
   const cloudwatch = mockClient(CloudWatchClient);
